@@ -1,0 +1,90 @@
+"""Settings: the only reader of the environment (prefix DIGEST_), validated once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from digest.errors import ConfigError
+
+
+class SmtpTarget:
+    """A parsed DIGEST_SMTP_URL: smtp://user:pass@host:587?starttls=1 or smtps://host:465."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("must look like smtp://user:pass@host:587?starttls=1 or smtps://host:465")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.use_tls = parts.scheme == "smtps"
+        self.hostname = parts.hostname
+        self.port = parts.port or (465 if self.use_tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.start_tls = query.get("starttls", "0").lower() in ("1", "true", "yes")
+        self.timeout = float(query.get("timeout", "30"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIGEST_", extra="ignore")
+
+    database_url: str = "sqlite:///digest.db"
+    smtp_url: str | None = None
+    outbox_dir: Path = Path("outbox")
+    base_url: str = "http://localhost:8000"
+    from_: str = Field("digest@localhost", validation_alias="DIGEST_FROM")
+    secret_key: str | None = None
+    postal_address: str = "digest, a self-hosted service; set DIGEST_POSTAL_ADDRESS"
+    list_name: str = "Papers digest"
+    window_days: int = Field(4, ge=1, le=60)
+    smtp_pool_size: int = Field(4, ge=1, le=64)
+    smtp_messages_per_connection: int = Field(100, ge=1)
+    smtp_max_attempts: int = Field(5, ge=1, le=20)
+    http_timeout: float = Field(20.0, gt=0)
+    user_agent_contact: str = "digest@localhost"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp(cls, value: str | None) -> str | None:
+        if value:
+            SmtpTarget(value)
+        return value or None
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        return SmtpTarget(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def sender_domain(self) -> str:
+        return self.from_.rpartition("@")[2].strip("> ") or "localhost"
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment, turning pydantic's report into one clear message."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DIGEST_{'_'.join(str(p) for p in err['loc']).upper().rstrip('_')}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
