@@ -1,0 +1,118 @@
+"""Engine and session factory from Settings, the Alembic upgrade, and the stale-schema guard.
+
+Nothing is created at import time: callers build a :class:`Database` from their settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from digest.errors import DigestError, SchemaOutOfDate
+from digest.resources import migrations_dir
+from digest.store.schema import KeyValue
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    """One engine and its sessions; the URL decides SQLite or PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if not self.is_sqlite:
+            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- schema -------------------------------------------------------------------------
+
+    def _alembic_config(self) -> AlembicConfig:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(migrations_dir()))
+        config.attributes["engine"] = self.engine
+        return config
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def current_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except OperationalError as exc:
+            raise DigestError(f"cannot open the database {self.safe_url}: {exc.orig}") from None
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Bring the schema to head; returns (revision before, revision after)."""
+        if self.is_sqlite:
+            path = self.engine.url.database
+            if path and path != ":memory:":
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        before = self.current_revision()
+        command.upgrade(self._alembic_config(), "head")
+        return before, self.current_revision()
+
+    def require_current_schema(self) -> None:
+        """Refuse to work on a database whose schema is behind the code."""
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            state = "has no schema yet" if current is None else f"is at revision {current}"
+            raise SchemaOutOfDate(
+                f"the database {state}, the code needs {head}: run `digest db upgrade`"
+            )
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # --- facts the service keeps about itself --------------------------------------------
+
+    def secret_key(self) -> str:
+        """The link-signing key kept in the database, generated once when none is configured."""
+        with self.session() as session:
+            row = session.get(KeyValue, "secret_key")
+            if row is None:
+                row = KeyValue(key="secret_key", value=secrets.token_urlsafe(48))
+                session.add(row)
+            return row.value
+
+    def get_value(self, key: str) -> str | None:
+        with self.session() as session:
+            return session.scalar(select(KeyValue.value).where(KeyValue.key == key))

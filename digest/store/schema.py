@@ -1,0 +1,222 @@
+"""Tables, declared once with SQLAlchemy 2.x typed mappings. Alembic migrations mirror them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which forgets tzinfo) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class KeyValue(Base):
+    """Small facts the service keeps about itself (e.g. the generated secret key)."""
+
+    __tablename__ = "key_value"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40), default="auto")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    items_last_seen: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class PaperRow(Base):
+    __tablename__ = "papers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    arxiv_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    doi: Mapped[str | None] = mapped_column(String(255), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    url: Mapped[str | None] = mapped_column(Text)
+    pdf_url: Mapped[str | None] = mapped_column(Text)
+    code_url: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # When the paper became readable news: announcement or first sighting. The digest window
+    # reads this, never when our process happened to store the row.
+    announced_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    announce_type: Mapped[str | None] = mapped_column(String(20))
+    has_full_record: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Sighting(Base):
+    """One source listing or mentioning one paper: the dedupe trail and the trending signal."""
+
+    __tablename__ = "sightings"
+    __table_args__ = (UniqueConstraint("paper_id", "source_name", name="uq_sighting"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    source_name: Mapped[str] = mapped_column(String(200))
+    is_mention: Mapped[bool] = mapped_column(Boolean, default=False)
+    weight: Mapped[float] = mapped_column(Float, default=0.0)
+    url: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class SubscriberRow(Base):
+    __tablename__ = "subscribers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="unconfirmed")
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    send_hour: Mapped[int] = mapped_column(Integer, default=7)
+    frequency: Mapped[str] = mapped_column(String(10), default="daily")
+    weekday: Mapped[int] = mapped_column(Integer, default=0)
+    paused_until: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    consent_ip: Mapped[str | None] = mapped_column(String(64))
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Suppression(Base):
+    """Addresses never to mail, kept as a hash so a deleted subscriber leaves no address behind."""
+
+    __tablename__ = "suppressions"
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Delivery(Base):
+    """The outbox: one row per (subscriber, digest date), written before anything is sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "digest_date", name="uq_delivery_subscriber_date"),
+        Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    digest_date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20), default="digest")  # digest | nothing
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_code: Mapped[int | None] = mapped_column(Integer)
+    last_message: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255))
+    overflow: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    data_started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class DeliveryItem(Base):
+    """A paper chosen for a delivery, with the score and reasons it had then."""
+
+    __tablename__ = "delivery_items"
+    __table_args__ = (UniqueConstraint("delivery_id", "paper_id", name="uq_delivery_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    subscriber_id: Mapped[int] = mapped_column(Integer, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    relevance: Mapped[float] = mapped_column(Float, default=0.0)
+    trending: Mapped[float] = mapped_column(Float, default=0.0)
+    topic: Mapped[str | None] = mapped_column(Text)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(10))  # more | less
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Run(Base):
+    """One job run (ingest, daily, due tick), for `digest status` and /healthz."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+__all__ = [
+    "Base",
+    "Delivery",
+    "DeliveryItem",
+    "Feedback",
+    "KeyValue",
+    "PaperRow",
+    "Run",
+    "Sighting",
+    "Source",
+    "SubscriberRow",
+    "Suppression",
+]

@@ -1,0 +1,69 @@
+"""Configured feed sources and their health: what was fetched, when, and how it went."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.errors import NotFound
+from digest.store.schema import Source
+
+FAILING_FOR = dt.timedelta(days=2)
+
+
+def add_source(session: Session, url: str, *, name: str | None, kind: str,
+               now: dt.datetime) -> tuple[Source, bool]:
+    """Add a source, or update the URL of the one with that name; returns (row, created)."""
+    name = name or url
+    row = session.scalar(select(Source).where(Source.name == name))
+    if row is None:
+        row = Source(name=name, url=url, kind=kind, enabled=True, created_at=now,
+                     consecutive_failures=0, items_last_seen=0)
+        session.add(row)
+        session.flush()
+        return row, True
+    if row.url != url:
+        row.url, row.etag, row.last_modified, row.content_hash = url, None, None, None
+    row.kind = kind
+    return row, False
+
+
+def list_sources(session: Session, names: list[str] | None = None) -> list[Source]:
+    query = select(Source).order_by(Source.name)
+    if names:
+        query = query.where(Source.name.in_(names))
+        rows = list(session.scalars(query))
+        missing = sorted(set(names) - {row.name for row in rows})
+        if missing:
+            raise NotFound(f"no source named {', '.join(missing)}: see `digest sources list`")
+        return rows
+    return list(session.scalars(query.where(Source.enabled.is_(True))))
+
+
+def is_failing_loudly(source: Source, now: dt.datetime) -> bool:
+    """A source that has failed without a success for days: shown as an alarm, never hidden."""
+    if source.consecutive_failures == 0:
+        return False
+    since = source.last_success_at or source.created_at
+    return now - since >= FAILING_FOR
+
+
+def record_attempt(source: Source, *, now: dt.datetime, error: str | None, items: int | None,
+                   etag: str | None = None, last_modified: str | None = None,
+                   content_hash: str | None = None) -> None:
+    source.last_attempt_at = now
+    if error is not None:
+        source.last_error = error
+        source.consecutive_failures += 1
+        return
+    source.last_success_at = now
+    source.last_error = None
+    source.consecutive_failures = 0
+    if items is not None:
+        source.items_last_seen = items
+    if etag is not None or last_modified is not None:
+        source.etag, source.last_modified = etag, last_modified
+    if content_hash is not None:
+        source.content_hash = content_hash

@@ -1,0 +1,164 @@
+"""Subscribers and their profiles, the suppression list, and the state machine between them.
+
+States: unconfirmed → confirmed → unsubscribed | suspended; confirming again resubscribes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from digest.addresses import email_hash, normalize_email
+from digest.errors import NotFound
+from digest.models import Profile, Subscriber, Topic
+from digest.store.schema import SubscriberRow, Suppression
+
+SCHEDULE_FIELDS = ("timezone", "send_hour", "frequency", "weekday")
+
+
+def profile_to_json(profile: Profile) -> dict[str, Any]:
+    data = dataclasses.asdict(profile)
+    data["topics"] = [{"text": t.text, "weight": t.weight} for t in profile.topics]
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def profile_from_json(data: dict[str, Any]) -> Profile:
+    known = {f.name for f in dataclasses.fields(Profile)}
+    values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+    values["topics"] = tuple(
+        Topic(str(t["text"]), float(t.get("weight", 1.0))) for t in data.get("topics", [])
+    )
+    for name in ("exclude", "categories", "exclude_categories", "authors", "seeds"):
+        values[name] = tuple(values.get(name, ()))
+    return Profile(**values)
+
+
+def to_subscriber(row: SubscriberRow) -> Subscriber:
+    return Subscriber(
+        id=row.id,
+        email=row.email,
+        state=row.state,
+        profile=profile_from_json(row.profile or {}),
+        timezone=row.timezone,
+        send_hour=row.send_hour,
+        frequency=row.frequency,
+        weekday=row.weekday,
+        created_at=row.created_at,
+        confirmed_at=row.confirmed_at,
+    )
+
+
+def find_row(session: Session, email: str) -> SubscriberRow | None:
+    return session.scalar(select(SubscriberRow).where(SubscriberRow.email == normalize_email(email)))
+
+
+def get_row(session: Session, email: str) -> SubscriberRow:
+    row = find_row(session, email)
+    if row is None:
+        raise NotFound(f"no subscriber {email.strip()!r}")
+    return row
+
+
+def upsert_subscriber(
+    session: Session,
+    email: str,
+    *,
+    now: dt.datetime,
+    profile_changes: dict[str, Any] | None = None,
+    schedule: dict[str, Any] | None = None,
+    state: str | None = None,
+) -> tuple[SubscriberRow, bool]:
+    """Create the subscriber or update the one with that address; returns (row, created)."""
+    address = normalize_email(email)
+    row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
+    created = row is None
+    if row is None:
+        row = SubscriberRow(email=address, state="unconfirmed", profile=profile_to_json(Profile()),
+                            created_at=now, updated_at=now)
+        session.add(row)
+    if profile_changes:
+        current = profile_from_json(row.profile or {})
+        row.profile = profile_to_json(dataclasses.replace(current, **profile_changes))
+    for name, value in (schedule or {}).items():
+        if name in SCHEDULE_FIELDS and value is not None:
+            setattr(row, name, value)
+    if state is not None:
+        set_state(session, row, state, now=now)
+    row.updated_at = now
+    session.flush()
+    return row, created
+
+
+def set_state(session: Session, row: SubscriberRow, state: str, *, now: dt.datetime,
+              consent_ip: str | None = None) -> None:
+    """Move a subscriber between states, keeping the suppression list in step."""
+    row.state = state
+    row.updated_at = now
+    if state == "confirmed":
+        row.confirmed_at = now
+        row.consent_ip = consent_ip or row.consent_ip
+        row.unsubscribed_at = None
+        row.hard_bounces = 0
+        session.execute(delete(Suppression).where(Suppression.email_hash == email_hash(row.email)))
+    elif state in ("unsubscribed", "suspended"):
+        row.unsubscribed_at = now if state == "unsubscribed" else row.unsubscribed_at
+        suppress(session, row.email, reason=state, now=now)
+
+
+def suppress(session: Session, email: str, *, reason: str, now: dt.datetime) -> None:
+    digest_of_address = email_hash(email)
+    if session.get(Suppression, digest_of_address) is None:
+        session.add(Suppression(email_hash=digest_of_address, reason=reason, created_at=now))
+
+
+def suppressed_hashes(session: Session) -> set[str]:
+    return set(session.scalars(select(Suppression.email_hash)))
+
+
+def remove_subscriber(session: Session, email: str, *, now: dt.datetime) -> None:
+    """Delete the subscriber and everything about them but a suppression hash."""
+    row = get_row(session, email)
+    suppress(session, row.email, reason="deleted", now=now)
+    session.delete(row)
+
+
+def list_subscribers(session: Session, states: Sequence[str] | None = None) -> list[Subscriber]:
+    query = select(SubscriberRow).order_by(SubscriberRow.id)
+    if states:
+        query = query.where(SubscriberRow.state.in_(states))
+    return [to_subscriber(row) for row in session.scalars(query)]
+
+
+def get_subscriber_by_id(session: Session, subscriber_id: int) -> Subscriber | None:
+    row = session.get(SubscriberRow, subscriber_id)
+    return to_subscriber(row) if row else None
+
+
+def subscriber_json(row: SubscriberRow) -> dict[str, Any]:
+    """What `subscribers show --json` and the data export print: the whole profile."""
+    profile = profile_to_json(profile_from_json(row.profile or {}))
+    return {
+        "id": row.id,
+        "email": row.email,
+        "state": row.state,
+        "topics": [t["text"] if t["weight"] == 1.0 else f"{t['text']}:{t['weight']:g}"
+                   for t in profile["topics"]],
+        "exclude": profile["exclude"],
+        "profile": profile,
+        "timezone": row.timezone,
+        "send_hour": row.send_hour,
+        "frequency": row.frequency,
+        "weekday": row.weekday,
+        "paused_until": row.paused_until.isoformat() if row.paused_until else None,
+        "created_at": row.created_at.isoformat(),
+        "confirmed_at": row.confirmed_at.isoformat() if row.confirmed_at else None,
+        "unsubscribed_at": row.unsubscribed_at.isoformat() if row.unsubscribed_at else None,
+        "consent_ip": row.consent_ip,
+        "hard_bounces": row.hard_bounces,
+        "soft_bounces": row.soft_bounces,
+    }
