@@ -1,0 +1,186 @@
+"""The outbox: delivery rows and their state machine.
+
+pending → sending → sent | failed | deferred | ambiguous. A row is written (with its picks)
+before anything is sent, and the unique (subscriber, date) constraint makes a second row for the
+same digest impossible, so a rerun or a crash can never mail the same digest twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from digest.models import Pick
+from digest.store.schema import Delivery, DeliveryItem, SubscriberRow
+
+OPEN_STATES = ("pending", "deferred")
+# A paper counts as sent to a subscriber unless its delivery failed for good.
+HOLDS_PAPERS = ("pending", "sending", "sent", "deferred", "ambiguous")
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    subscriber_id: int
+    date: dt.date
+    kind: str
+    picks: Sequence[Pick]
+    overflow: Sequence[tuple[str, int]]
+    themes: Sequence[str]
+    message_id: str
+
+
+def dates_with_delivery(session: Session, date: dt.date) -> set[int]:
+    """Subscriber ids that already have a delivery row for this digest date."""
+    query = select(Delivery.subscriber_id).where(Delivery.digest_date == date)
+    return set(session.scalars(query))
+
+
+def sent_paper_ids(session: Session, subscriber_id: int) -> set[int]:
+    query = (select(DeliveryItem.paper_id)
+             .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
+             .where(DeliveryItem.subscriber_id == subscriber_id,
+                    Delivery.state.in_(HOLDS_PAPERS)))
+    return set(session.scalars(query))
+
+
+def record_planned(session: Session, plan: PlannedDelivery, *, now: dt.datetime) -> bool:
+    """Write the delivery and its picks; False when that (subscriber, date) already had one."""
+    try:
+        with session.begin_nested():
+            delivery = Delivery(
+                subscriber_id=plan.subscriber_id, digest_date=plan.date, kind=plan.kind,
+                state="pending", attempts=0, message_id=plan.message_id,
+                overflow=[list(o) for o in plan.overflow], themes=list(plan.themes),
+                created_at=now, updated_at=now, next_attempt_at=now,
+            )
+            session.add(delivery)
+            session.flush()
+            session.add_all(
+                DeliveryItem(delivery_id=delivery.id, paper_id=pick.paper.id,
+                             subscriber_id=plan.subscriber_id, position=position,
+                             score=pick.score, relevance=pick.relevance, trending=pick.trending,
+                             topic=pick.topic, reasons=list(pick.reasons),
+                             version=pick.paper.version)
+                for position, pick in enumerate(plan.picks)
+            )
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def recover_abandoned(session: Session, *, now: dt.datetime, stale_after: dt.timedelta) -> dict[str, int]:
+    """Rows left in `sending` by a process that is gone: ambiguous if DATA began, else pending."""
+    host = socket.gethostname()
+    counts = {"ambiguous": 0, "pending": 0}
+    for row in session.scalars(select(Delivery).where(Delivery.state == "sending")):
+        if not _claim_is_dead(row, host, now, stale_after):
+            continue
+        if row.data_started_at is not None:
+            row.state = "ambiguous"
+            row.last_message = "process stopped after DATA began; delivery unknown"
+            counts["ambiguous"] += 1
+        else:
+            row.state = "pending"
+            counts["pending"] += 1
+        row.claimed_by = None
+        row.updated_at = now
+    return counts
+
+
+def _claim_is_dead(row: Delivery, host: str, now: dt.datetime, stale_after: dt.timedelta) -> bool:
+    claimed_host, _, pid = (row.claimed_by or "").rpartition(":")
+    if claimed_host == host and pid.isdigit():
+        if int(pid) == os.getpid():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return row.claimed_at is None or now - row.claimed_at > stale_after
+
+
+def claim_due(session: Session, *, now: dt.datetime, limit: int,
+              subscriber_id: int | None = None) -> list[Delivery]:
+    """Take up to `limit` due rows for this process; other workers skip rows claimed here."""
+    query = (select(Delivery).where(Delivery.state.in_(OPEN_STATES), Delivery.next_attempt_at <= now)
+             .order_by(Delivery.id).limit(limit))
+    if subscriber_id is not None:
+        query = query.where(Delivery.subscriber_id == subscriber_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    me = worker_id()
+    for row in rows:
+        row.state, row.claimed_by, row.claimed_at, row.updated_at = "sending", me, now, now
+        row.data_started_at = None
+    session.flush()
+    return rows
+
+
+def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[DeliveryItem]]:
+    grouped: dict[int, list[DeliveryItem]] = {i: [] for i in delivery_ids}
+    query = (select(DeliveryItem).where(DeliveryItem.delivery_id.in_(delivery_ids))
+             .order_by(DeliveryItem.delivery_id, DeliveryItem.position))
+    for item in session.scalars(query):
+        grouped[item.delivery_id].append(item)
+    return grouped
+
+
+def mark_data_started(session: Session, delivery_id: int, now: dt.datetime) -> None:
+    session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                    .values(data_started_at=now, attempts=Delivery.attempts + 1, updated_at=now))
+
+
+def record_outcome(session: Session, delivery_id: int, *, state: str, code: int | None,
+                   message: str, now: dt.datetime, next_attempt_at: dt.datetime | None = None,
+                   count_attempt: bool = False) -> None:
+    values: dict[str, Any] = dict(state=state, last_code=code, last_message=message[:2000],
+                                  updated_at=now, claimed_by=None, next_attempt_at=next_attempt_at)
+    if state == "sent":
+        values["sent_at"] = now
+    if count_attempt:
+        values["attempts"] = Delivery.attempts + 1
+    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+def list_deliveries(session: Session, *, state: str | None = None,
+                    date: dt.date | None = None) -> list[tuple[Delivery, str]]:
+    query = (select(Delivery, SubscriberRow.email)
+             .join(SubscriberRow, SubscriberRow.id == Delivery.subscriber_id)
+             .order_by(Delivery.digest_date, Delivery.id))
+    if state:
+        query = query.where(Delivery.state == state)
+    if date:
+        query = query.where(Delivery.digest_date == date)
+    return [(row, email) for row, email in session.execute(query)]
+
+
+def retry_now(session: Session, *, now: dt.datetime, subscriber_id: int | None) -> int:
+    """Deferred rows become due now; failed or ambiguous ones only for a named subscriber."""
+    states = ["deferred"] + (["failed", "ambiguous"] if subscriber_id is not None else [])
+    query = update(Delivery).where(Delivery.state.in_(states))
+    if subscriber_id is not None:
+        query = query.where(Delivery.subscriber_id == subscriber_id)
+    result = session.execute(query.values(state="pending", next_attempt_at=now, updated_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def has_open_delivery(session: Session, subscriber_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(Delivery.subscriber_id == subscriber_id,
+                                                     Delivery.state.in_(OPEN_STATES)))))
