@@ -17,7 +17,9 @@ class SmtpTarget:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("must look like smtp://user:pass@host:587?starttls=1 or smtps://host:465")
+            raise ValueError(
+                "must look like smtp://user:pass@host:587?starttls=1 or smtps://host:465"
+            )
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         self.use_tls = parts.scheme == "smtps"
         self.hostname = parts.hostname

@@ -48,10 +48,11 @@ def dates_with_delivery(session: Session, date: dt.date) -> set[int]:
 
 
 def sent_paper_ids(session: Session, subscriber_id: int) -> set[int]:
-    query = (select(DeliveryItem.paper_id)
-             .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
-             .where(DeliveryItem.subscriber_id == subscriber_id,
-                    Delivery.state.in_(HOLDS_PAPERS)))
+    query = (
+        select(DeliveryItem.paper_id)
+        .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
+        .where(DeliveryItem.subscriber_id == subscriber_id, Delivery.state.in_(HOLDS_PAPERS))
+    )
     return set(session.scalars(query))
 
 
@@ -60,19 +61,33 @@ def record_planned(session: Session, plan: PlannedDelivery, *, now: dt.datetime)
     try:
         with session.begin_nested():
             delivery = Delivery(
-                subscriber_id=plan.subscriber_id, digest_date=plan.date, kind=plan.kind,
-                state="pending", attempts=0, message_id=plan.message_id,
-                overflow=[list(o) for o in plan.overflow], themes=list(plan.themes),
-                created_at=now, updated_at=now, next_attempt_at=now,
+                subscriber_id=plan.subscriber_id,
+                digest_date=plan.date,
+                kind=plan.kind,
+                state="pending",
+                attempts=0,
+                message_id=plan.message_id,
+                overflow=[list(o) for o in plan.overflow],
+                themes=list(plan.themes),
+                created_at=now,
+                updated_at=now,
+                next_attempt_at=now,
             )
             session.add(delivery)
             session.flush()
             session.add_all(
-                DeliveryItem(delivery_id=delivery.id, paper_id=pick.paper.id,
-                             subscriber_id=plan.subscriber_id, position=position,
-                             score=pick.score, relevance=pick.relevance, trending=pick.trending,
-                             topic=pick.topic, reasons=list(pick.reasons),
-                             version=pick.paper.version)
+                DeliveryItem(
+                    delivery_id=delivery.id,
+                    paper_id=pick.paper.id,
+                    subscriber_id=plan.subscriber_id,
+                    position=position,
+                    score=pick.score,
+                    relevance=pick.relevance,
+                    trending=pick.trending,
+                    topic=pick.topic,
+                    reasons=list(pick.reasons),
+                    version=pick.paper.version,
+                )
                 for position, pick in enumerate(plan.picks)
             )
             session.flush()
@@ -81,7 +96,9 @@ def record_planned(session: Session, plan: PlannedDelivery, *, now: dt.datetime)
     return True
 
 
-def recover_abandoned(session: Session, *, now: dt.datetime, stale_after: dt.timedelta) -> dict[str, int]:
+def recover_abandoned(
+    session: Session, *, now: dt.datetime, stale_after: dt.timedelta
+) -> dict[str, int]:
     """Rows left in `sending` by a process that is gone: ambiguous if DATA began, else pending."""
     host = socket.gethostname()
     counts = {"ambiguous": 0, "pending": 0}
@@ -115,11 +132,16 @@ def _claim_is_dead(row: Delivery, host: str, now: dt.datetime, stale_after: dt.t
     return row.claimed_at is None or now - row.claimed_at > stale_after
 
 
-def claim_due(session: Session, *, now: dt.datetime, limit: int,
-              subscriber_id: int | None = None) -> list[Delivery]:
+def claim_due(
+    session: Session, *, now: dt.datetime, limit: int, subscriber_id: int | None = None
+) -> list[Delivery]:
     """Take up to `limit` due rows for this process; other workers skip rows claimed here."""
-    query = (select(Delivery).where(Delivery.state.in_(OPEN_STATES), Delivery.next_attempt_at <= now)
-             .order_by(Delivery.id).limit(limit))
+    query = (
+        select(Delivery)
+        .where(Delivery.state.in_(OPEN_STATES), Delivery.next_attempt_at <= now)
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
     if subscriber_id is not None:
         query = query.where(Delivery.subscriber_id == subscriber_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -135,23 +157,43 @@ def claim_due(session: Session, *, now: dt.datetime, limit: int,
 
 def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[DeliveryItem]]:
     grouped: dict[int, list[DeliveryItem]] = {i: [] for i in delivery_ids}
-    query = (select(DeliveryItem).where(DeliveryItem.delivery_id.in_(delivery_ids))
-             .order_by(DeliveryItem.delivery_id, DeliveryItem.position))
+    query = (
+        select(DeliveryItem)
+        .where(DeliveryItem.delivery_id.in_(delivery_ids))
+        .order_by(DeliveryItem.delivery_id, DeliveryItem.position)
+    )
     for item in session.scalars(query):
         grouped[item.delivery_id].append(item)
     return grouped
 
 
 def mark_data_started(session: Session, delivery_id: int, now: dt.datetime) -> None:
-    session.execute(update(Delivery).where(Delivery.id == delivery_id)
-                    .values(data_started_at=now, attempts=Delivery.attempts + 1, updated_at=now))
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(data_started_at=now, attempts=Delivery.attempts + 1, updated_at=now)
+    )
 
 
-def record_outcome(session: Session, delivery_id: int, *, state: str, code: int | None,
-                   message: str, now: dt.datetime, next_attempt_at: dt.datetime | None = None,
-                   count_attempt: bool = False) -> None:
-    values: dict[str, Any] = dict(state=state, last_code=code, last_message=message[:2000],
-                                  updated_at=now, claimed_by=None, next_attempt_at=next_attempt_at)
+def record_outcome(
+    session: Session,
+    delivery_id: int,
+    *,
+    state: str,
+    code: int | None,
+    message: str,
+    now: dt.datetime,
+    next_attempt_at: dt.datetime | None = None,
+    count_attempt: bool = False,
+) -> None:
+    values: dict[str, Any] = dict(
+        state=state,
+        last_code=code,
+        last_message=message[:2000],
+        updated_at=now,
+        claimed_by=None,
+        next_attempt_at=next_attempt_at,
+    )
     if state == "sent":
         values["sent_at"] = now
     if count_attempt:
@@ -159,11 +201,14 @@ def record_outcome(session: Session, delivery_id: int, *, state: str, code: int 
     session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
 
-def list_deliveries(session: Session, *, state: str | None = None,
-                    date: dt.date | None = None) -> list[tuple[Delivery, str]]:
-    query = (select(Delivery, SubscriberRow.email)
-             .join(SubscriberRow, SubscriberRow.id == Delivery.subscriber_id)
-             .order_by(Delivery.digest_date, Delivery.id))
+def list_deliveries(
+    session: Session, *, state: str | None = None, date: dt.date | None = None
+) -> list[tuple[Delivery, str]]:
+    query = (
+        select(Delivery, SubscriberRow.email)
+        .join(SubscriberRow, SubscriberRow.id == Delivery.subscriber_id)
+        .order_by(Delivery.digest_date, Delivery.id)
+    )
     if state:
         query = query.where(Delivery.state == state)
     if date:
@@ -182,5 +227,28 @@ def retry_now(session: Session, *, now: dt.datetime, subscriber_id: int | None) 
 
 
 def has_open_delivery(session: Session, subscriber_id: int) -> bool:
-    return bool(session.scalar(select(exists().where(Delivery.subscriber_id == subscriber_id,
-                                                     Delivery.state.in_(OPEN_STATES)))))
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Delivery.subscriber_id == subscriber_id, Delivery.state.in_(OPEN_STATES)
+                )
+            )
+        )
+    )
+
+
+def delivery_json(row: Delivery, email: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "email": email,
+        "date": row.digest_date.isoformat(),
+        "kind": row.kind,
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_code": row.last_code,
+        "last_message": row.last_message,
+        "message_id": row.message_id,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+    }

@@ -13,14 +13,22 @@ from digest.store.schema import Source
 FAILING_FOR = dt.timedelta(days=2)
 
 
-def add_source(session: Session, url: str, *, name: str | None, kind: str,
-               now: dt.datetime) -> tuple[Source, bool]:
+def add_source(
+    session: Session, url: str, *, name: str | None, kind: str, now: dt.datetime
+) -> tuple[Source, bool]:
     """Add a source, or update the URL of the one with that name; returns (row, created)."""
     name = name or url
     row = session.scalar(select(Source).where(Source.name == name))
     if row is None:
-        row = Source(name=name, url=url, kind=kind, enabled=True, created_at=now,
-                     consecutive_failures=0, items_last_seen=0)
+        row = Source(
+            name=name,
+            url=url,
+            kind=kind,
+            enabled=True,
+            created_at=now,
+            consecutive_failures=0,
+            items_last_seen=0,
+        )
         session.add(row)
         session.flush()
         return row, True
@@ -50,9 +58,16 @@ def is_failing_loudly(source: Source, now: dt.datetime) -> bool:
     return now - since >= FAILING_FOR
 
 
-def record_attempt(source: Source, *, now: dt.datetime, error: str | None, items: int | None,
-                   etag: str | None = None, last_modified: str | None = None,
-                   content_hash: str | None = None) -> None:
+def record_attempt(
+    source: Source,
+    *,
+    now: dt.datetime,
+    error: str | None,
+    items: int | None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    content_hash: str | None = None,
+) -> None:
     source.last_attempt_at = now
     if error is not None:
         source.last_error = error
@@ -67,3 +82,21 @@ def record_attempt(source: Source, *, now: dt.datetime, error: str | None, items
         source.etag, source.last_modified = etag, last_modified
     if content_hash is not None:
         source.content_hash = content_hash
+
+
+def source_json(source: Source, now: dt.datetime) -> dict[str, object]:
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "name": source.name,
+        "url": source.url,
+        "kind": source.kind,
+        "enabled": source.enabled,
+        "last_attempt_at": iso(source.last_attempt_at),
+        "last_success_at": iso(source.last_success_at),
+        "last_error": source.last_error,
+        "consecutive_failures": source.consecutive_failures,
+        "items_last_seen": source.items_last_seen,
+        "failing": is_failing_loudly(source, now),
+    }

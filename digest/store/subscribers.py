@@ -54,7 +54,9 @@ def to_subscriber(row: SubscriberRow) -> Subscriber:
 
 
 def find_row(session: Session, email: str) -> SubscriberRow | None:
-    return session.scalar(select(SubscriberRow).where(SubscriberRow.email == normalize_email(email)))
+    return session.scalar(
+        select(SubscriberRow).where(SubscriberRow.email == normalize_email(email))
+    )
 
 
 def get_row(session: Session, email: str) -> SubscriberRow:
@@ -78,8 +80,13 @@ def upsert_subscriber(
     row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
     created = row is None
     if row is None:
-        row = SubscriberRow(email=address, state="unconfirmed", profile=profile_to_json(Profile()),
-                            created_at=now, updated_at=now)
+        row = SubscriberRow(
+            email=address,
+            state="unconfirmed",
+            profile=profile_to_json(Profile()),
+            created_at=now,
+            updated_at=now,
+        )
         session.add(row)
     if profile_changes:
         current = profile_from_json(row.profile or {})
@@ -94,8 +101,14 @@ def upsert_subscriber(
     return row, created
 
 
-def set_state(session: Session, row: SubscriberRow, state: str, *, now: dt.datetime,
-              consent_ip: str | None = None) -> None:
+def set_state(
+    session: Session,
+    row: SubscriberRow,
+    state: str,
+    *,
+    now: dt.datetime,
+    consent_ip: str | None = None,
+) -> None:
     """Move a subscriber between states, keeping the suppression list in step."""
     row.state = state
     row.updated_at = now
@@ -146,8 +159,10 @@ def subscriber_json(row: SubscriberRow) -> dict[str, Any]:
         "id": row.id,
         "email": row.email,
         "state": row.state,
-        "topics": [t["text"] if t["weight"] == 1.0 else f"{t['text']}:{t['weight']:g}"
-                   for t in profile["topics"]],
+        "topics": [
+            t["text"] if t["weight"] == 1.0 else f"{t['text']}:{t['weight']:g}"
+            for t in profile["topics"]
+        ],
         "exclude": profile["exclude"],
         "profile": profile,
         "timezone": row.timezone,
@@ -162,3 +177,19 @@ def subscriber_json(row: SubscriberRow) -> dict[str, Any]:
         "hard_bounces": row.hard_bounces,
         "soft_bounces": row.soft_bounces,
     }
+
+
+def record_hard_bounce(
+    session: Session, subscriber_id: int, *, now: dt.datetime, limit: int
+) -> None:
+    """Count a permanent failure; at the limit the subscriber is suspended until they re-confirm."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return
+    row.hard_bounces += 1
+    if row.hard_bounces >= limit and row.state == "confirmed":
+        set_state(session, row, "suspended", now=now)
+
+
+def all_rows(session: Session) -> list[SubscriberRow]:
+    return list(session.scalars(select(SubscriberRow).order_by(SubscriberRow.id)))

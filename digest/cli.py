@@ -1,0 +1,289 @@
+"""The `digest` command: parse arguments, call the pipeline or the store, print. Nothing more.
+
+The command names, flags and --json fields are a contract (README): keep them, add freely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from digest import pipeline
+from digest.cli_output import (
+    echo_json,
+    paper_json,
+    pick_json,
+    print_delivery_report,
+    print_ingest_reports,
+)
+from digest.cli_subscribers import subscribers_app
+from digest.config import load_settings
+from digest.errors import DigestError
+from digest.service import Service, utcnow
+from digest.store import deliveries, papers, sources, subscribers
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Daily email digest of the research papers that match each subscriber.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+sources_app = typer.Typer(no_args_is_help=True, help="Configured feed sources.")
+papers_app = typer.Typer(no_args_is_help=True, help="Stored papers.")
+deliveries_app = typer.Typer(no_args_is_help=True, help="The outbox: one row per digest sent.")
+app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
+app.add_typer(papers_app, name="papers")
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(deliveries_app, name="deliveries")
+
+DateOpt = Annotated[
+    dt.datetime | None,
+    typer.Option("--date", formats=["%Y-%m-%d"], help="Digest date (default: today, UTC)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def open_service(check_schema: bool = True) -> Service:
+    return Service.open(load_settings(), check_schema=check_schema)
+
+
+def today() -> dt.date:
+    return utcnow().date()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the version this code needs."""
+    service = open_service(check_schema=False)
+    before, after = service.db.upgrade()
+    where = service.db.safe_url
+    if before == after:
+        typer.echo(f"database {where} already at revision {after}")
+    else:
+        typer.echo(f"database {where} upgraded from {before or 'empty'} to {after}")
+
+
+@app.command()
+def ingest(
+    file: Annotated[list[Path] | None, typer.Option("--file", help="A local feed file.")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="A configured source.")
+    ] = None,
+) -> None:
+    """Ingest local feed files and/or configured sources (all enabled sources by default)."""
+    service = open_service()
+    now = utcnow()
+    reports = pipeline.ingest_files(service, file or [], now=now)
+    if source or not file:
+        reports += pipeline.ingest_sources(service, source, now=now)
+    print_ingest_reports(reports)
+    if reports and all(r.error for r in reports):
+        raise DigestError("every feed failed; see the errors above")
+
+
+@sources_app.command("add")
+def sources_add(
+    url: str,
+    name: Annotated[str | None, typer.Option(help="Short name (default: the URL).")] = None,
+    kind: Annotated[str, typer.Option(help="Parser flavour; auto detects it.")] = "auto",
+) -> None:
+    """Add a feed source (http(s) URL, file:// URL or local path)."""
+    service = open_service()
+    with service.db.session() as session:
+        row, created = sources.add_source(session, url, name=name, kind=kind, now=utcnow())
+        typer.echo(f"{'added' if created else 'updated'} source {row.name}: {row.url}")
+
+
+@sources_app.command("list")
+def sources_list(as_json: JsonOpt = False) -> None:
+    """Configured sources and their health."""
+    service = open_service()
+    now = utcnow()
+    with service.db.session() as session:
+        rows = sources.list_sources(session)
+        data = [sources.source_json(row, now) for row in rows]
+    if as_json:
+        echo_json(data)
+        return
+    if not data:
+        typer.echo("no sources configured: add one with `digest sources add URL`")
+    for item in data:
+        flag = "FAILING " if item["failing"] else ""
+        last = item["last_success_at"] or "never"
+        typer.echo(
+            f"{flag}{item['name']}  {item['url']}  last success: {last}  "
+            f"items: {item['items_last_seen']}  failures: {item['consecutive_failures']}"
+            + (f"  error: {item['last_error']}" if item["last_error"] else "")
+        )
+
+
+@papers_app.command("list")
+def papers_list(
+    since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stored papers, newest first."""
+    service = open_service()
+    with service.db.session() as session:
+        rows = papers.list_papers(session, since.date() if since else None)
+    if as_json:
+        echo_json([paper_json(p) for p in rows])
+        return
+    for paper in rows:
+        day = paper.published.date().isoformat() if paper.published else "?"
+        typer.echo(f"{day}  {paper.arxiv_id or paper.doi or paper.key}  {paper.title}")
+
+
+@app.command()
+def preview(
+    email: str,
+    date: DateOpt = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N papers.")] = None,
+    as_json: JsonOpt = False,
+    html: Annotated[Path | None, typer.Option(help="Write the HTML part here.")] = None,
+    text: Annotated[Path | None, typer.Option(help="Write the text part here.")] = None,
+) -> None:
+    """What this subscriber's digest would contain, best first (the email's own ranking)."""
+    service = open_service()
+    day = date.date() if date else today()
+    digest, rendered = pipeline.preview(service, email, day, now=utcnow(), limit=limit)
+    if html:
+        html.write_text(rendered.html, encoding="utf-8")
+    if text:
+        text.write_text(rendered.text, encoding="utf-8")
+    if as_json:
+        echo_json([pick_json(pick) for pick in digest.picks])
+        return
+    typer.echo(f"Subject: {rendered.subject}")
+    for number, pick in enumerate(digest.picks, 1):
+        typer.echo(f"{number:2}. [{pick.score:.3f}] {pick.paper.title}")
+        typer.echo(f"    {pick.paper.url or ''}  {' · '.join(pick.reasons)}")
+    for topic, count in digest.overflow:
+        typer.echo(f"    +{count} more on {topic}")
+    if not digest.picks:
+        typer.echo("nothing matches this subscriber in the window before that date")
+
+
+@app.command()
+def run(
+    date: DateOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Rank and show; send nothing.")
+    ] = False,
+    to: Annotated[str | None, typer.Option("--to", help="Only this subscriber.")] = None,
+    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Skip fetching sources.")] = False,
+) -> None:
+    """The daily job once: ingest configured sources, rank, render, deliver."""
+    service = open_service()
+    day = date.date() if date else today()
+    report = pipeline.run_daily(
+        service, day, now=utcnow(), dry_run=dry_run, to=to, ingest=not no_ingest
+    )
+    print_ingest_reports(report.ingest)
+    plan = report.plan
+    if dry_run:
+        for digest in plan.previews:
+            typer.echo(f"would send {digest.subscriber.email}: {len(digest.picks)} papers")
+        return
+    typer.echo(
+        f"digest {day}: {plan.planned} new digests planned, {plan.already_had} already "
+        f"had theirs, {plan.skipped_no_match} with nothing matching"
+    )
+    print_delivery_report(report.delivery)
+
+
+@app.command()
+def demo() -> None:
+    """Offline demo from an empty folder: schema, sample feeds, two subscribers, one daily run."""
+    settings = load_settings()
+    service = Service.open(settings, check_schema=False)
+    service.db.upgrade()
+    result = pipeline.run_demo(service, now=utcnow())
+    print_ingest_reports(result.ingest)
+    for email in result.added_subscribers:
+        typer.echo(f"added sample subscriber {email}")
+    day, report = result.date, result.run
+    if report.plan.planned == 0:
+        typer.echo(f"nothing new to send: every sample subscriber already has the digest for {day}")
+    else:
+        typer.echo(f"digest for {day}: {report.plan.planned} emails")
+    print_delivery_report(report.delivery)
+
+
+@deliveries_app.command("list")
+def deliveries_list(
+    state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    date: DateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delivery rows with their state, attempts and last SMTP reply."""
+    service = open_service()
+    with service.db.session() as session:
+        rows = [
+            deliveries.delivery_json(row, email)
+            for row, email in deliveries.list_deliveries(
+                session, state=state, date=date.date() if date else None
+            )
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['date']}  {row['state']:9}  attempts={row['attempts']}  "
+            f"code={row['last_code'] or '-'}  {row['email']}  {row['last_message'] or ''}"
+        )
+
+
+@deliveries_app.command("retry")
+def deliveries_retry(
+    email: Annotated[
+        str | None, typer.Option(help="Also retry this subscriber's failed rows.")
+    ] = None,
+) -> None:
+    """Make deferred deliveries due now (failed or ambiguous ones only when named)."""
+    service = open_service()
+    now = utcnow()
+    with service.db.session() as session:
+        sid = subscribers.get_row(session, email).id if email else None
+        count = deliveries.retry_now(session, now=now, subscriber_id=sid)
+    typer.echo(f"{count} deliveries due again")
+    print_delivery_report(pipeline.deliver_due(service, now=now, subscriber_id=sid))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """The web site (subscribe, confirm, manage, unsubscribe) and the scheduler."""
+    from digest.web.server import serve as serve_web
+
+    serve_web(open_service(), host=host, port=port)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point: user errors become one line on stderr and exit code 1."""
+    try:
+        return app(args=argv, standalone_mode=False)
+    except DigestError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except SystemExit:
+        raise
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in standalone_mode=False
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,263 @@
+"""`digest subscribers ...`: add, set, list, show, remove. Flags map onto the one Profile model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+
+from digest.cli_output import echo_json
+from digest.config import load_settings
+from digest.errors import DigestError
+from digest.models import Topic
+from digest.service import Service, utcnow
+from digest.store import subscribers
+
+subscribers_app = typer.Typer(no_args_is_help=True, help="Subscribers and their topics.")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Multi = list[str] | None
+TopicOpt = Annotated[Multi, typer.Option("--topic", help="A topic; TEXT:WEIGHT sets a weight.")]
+ExcludeOpt = Annotated[Multi, typer.Option("--exclude", help="Leave out papers mainly about this.")]
+CategoryOpt = Annotated[Multi, typer.Option("--category", help="arXiv category to favour.")]
+ExCatOpt = Annotated[Multi, typer.Option("--exclude-category", help="arXiv category to drop.")]
+AuthorOpt = Annotated[Multi, typer.Option("--author", help="Author to follow.")]
+SeedOpt = Annotated[Multi, typer.Option("--seed", help="arXiv id or DOI: more like this.")]
+PerDigestOpt = Annotated[int | None, typer.Option("--per-digest", min=1, max=100)]
+MinScoreOpt = Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0)]
+TrendingOpt = Annotated[float | None, typer.Option("--trending", min=0.0, max=1.0)]
+QuietOpt = Annotated[str | None, typer.Option("--quiet-days", help="send | skip")]
+TimezoneOpt = Annotated[str | None, typer.Option("--timezone", help="e.g. Europe/Berlin")]
+HourOpt = Annotated[int | None, typer.Option("--send-hour", min=0, max=23)]
+FrequencyOpt = Annotated[str | None, typer.Option("--frequency", help="daily | weekly")]
+WeekdayOpt = Annotated[str | None, typer.Option("--weekday", help="mon .. sun, for weekly")]
+
+
+def parse_topic(text: str) -> Topic:
+    """'reward models' or 'reward models:2.5': a numeric suffix after the last colon weighs it."""
+    body, sep, weight = text.rpartition(":")
+    if sep and body.strip():
+        try:
+            value = float(weight)
+        except ValueError:
+            pass
+        else:
+            if not 0 < value <= 10:
+                raise DigestError(f"topic weight must be in (0, 10]: {text!r}")
+            return Topic(body.strip(), value)
+    if not text.strip():
+        raise DigestError("a topic cannot be empty")
+    return Topic(text.strip(), 1.0)
+
+
+def _clean(values: Multi) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+def profile_changes(
+    topic: Multi,
+    exclude: Multi,
+    category: Multi,
+    exclude_category: Multi,
+    author: Multi,
+    seed: Multi,
+    per_digest: int | None,
+    min_score: float | None,
+    trending: float | None,
+    quiet_days: str | None,
+) -> dict[str, Any]:
+    """Only the fields the user gave: a repeated flag replaces that list, others stay."""
+    changes: dict[str, Any] = {}
+    if topic is not None:
+        changes["topics"] = tuple({t.text.lower(): t for t in map(parse_topic, topic)}.values())
+    for name, values in (
+        ("exclude", exclude),
+        ("categories", category),
+        ("exclude_categories", exclude_category),
+        ("authors", author),
+        ("seeds", seed),
+    ):
+        cleaned = _clean(values)
+        if cleaned is not None:
+            changes[name] = cleaned
+    if quiet_days is not None and quiet_days not in ("send", "skip"):
+        raise DigestError("--quiet-days must be send or skip")
+    for name, value in (
+        ("per_digest", per_digest),
+        ("min_score", min_score),
+        ("trending", trending),
+        ("quiet_days", quiet_days),
+    ):
+        if value is not None:
+            changes[name] = value
+    return changes
+
+
+def schedule_changes(
+    timezone: str | None, send_hour: int | None, frequency: str | None, weekday: str | None
+) -> dict[str, Any]:
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DigestError(f"unknown time zone {timezone!r} (use e.g. Europe/Berlin)") from None
+    if frequency is not None and frequency not in ("daily", "weekly"):
+        raise DigestError("--frequency must be daily or weekly")
+    day = None
+    if weekday is not None:
+        if weekday.lower()[:3] not in WEEKDAYS:
+            raise DigestError("--weekday must be one of mon tue wed thu fri sat sun")
+        day = WEEKDAYS.index(weekday.lower()[:3])
+    return {"timezone": timezone, "send_hour": send_hour, "frequency": frequency, "weekday": day}
+
+
+def _save(
+    email: str,
+    *,
+    must_exist: bool,
+    confirmed: bool,
+    changes: dict[str, Any],
+    schedule: dict[str, Any],
+) -> None:
+    service = Service.open(load_settings())
+    now = utcnow()
+    with service.db.session() as session:
+        if must_exist:
+            subscribers.get_row(session, email)
+        row, created = subscribers.upsert_subscriber(
+            session,
+            email,
+            now=now,
+            profile_changes=changes,
+            schedule=schedule,
+            state="confirmed" if confirmed else None,
+        )
+        topics = ", ".join(t["text"] for t in row.profile.get("topics", [])) or "no topics"
+        typer.echo(f"{'added' if created else 'updated'} {row.email} ({row.state}): {topics}")
+
+
+@subscribers_app.command("add")
+def add(
+    email: str,
+    topic: TopicOpt = None,
+    exclude: ExcludeOpt = None,
+    category: CategoryOpt = None,
+    exclude_category: ExCatOpt = None,
+    author: AuthorOpt = None,
+    seed: SeedOpt = None,
+    per_digest: PerDigestOpt = None,
+    min_score: MinScoreOpt = None,
+    trending: TrendingOpt = None,
+    quiet_days: QuietOpt = None,
+    timezone: TimezoneOpt = None,
+    send_hour: HourOpt = None,
+    frequency: FrequencyOpt = None,
+    weekday: WeekdayOpt = None,
+    confirmed: Annotated[bool, typer.Option("--confirmed", help="Skip double opt-in.")] = False,
+) -> None:
+    """Add a subscriber, or update the one with this address."""
+    changes = profile_changes(
+        topic,
+        exclude,
+        category,
+        exclude_category,
+        author,
+        seed,
+        per_digest,
+        min_score,
+        trending,
+        quiet_days,
+    )
+    _save(
+        email,
+        must_exist=False,
+        confirmed=confirmed,
+        changes=changes,
+        schedule=schedule_changes(timezone, send_hour, frequency, weekday),
+    )
+
+
+@subscribers_app.command("set")
+def set_(
+    email: str,
+    topic: TopicOpt = None,
+    exclude: ExcludeOpt = None,
+    category: CategoryOpt = None,
+    exclude_category: ExCatOpt = None,
+    author: AuthorOpt = None,
+    seed: SeedOpt = None,
+    per_digest: PerDigestOpt = None,
+    min_score: MinScoreOpt = None,
+    trending: TrendingOpt = None,
+    quiet_days: QuietOpt = None,
+    timezone: TimezoneOpt = None,
+    send_hour: HourOpt = None,
+    frequency: FrequencyOpt = None,
+    weekday: WeekdayOpt = None,
+    confirmed: Annotated[bool, typer.Option("--confirmed", help="Mark confirmed.")] = False,
+) -> None:
+    """Change an existing subscriber's profile or schedule."""
+    changes = profile_changes(
+        topic,
+        exclude,
+        category,
+        exclude_category,
+        author,
+        seed,
+        per_digest,
+        min_score,
+        trending,
+        quiet_days,
+    )
+    _save(
+        email,
+        must_exist=True,
+        confirmed=confirmed,
+        changes=changes,
+        schedule=schedule_changes(timezone, send_hour, frequency, weekday),
+    )
+
+
+@subscribers_app.command("list")
+def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every subscriber with state and topics."""
+    service = Service.open(load_settings())
+    with service.db.session() as session:
+        rows = [subscribers.subscriber_json(row) for row in subscribers.all_rows(session)]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['email']}  {row['state']}  topics: {', '.join(row['topics']) or '-'}"
+            + (f"  exclude: {', '.join(row['exclude'])}" if row["exclude"] else "")
+        )
+
+
+@subscribers_app.command("show")
+def show(email: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """One subscriber's whole profile."""
+    service = Service.open(load_settings())
+    with service.db.session() as session:
+        data = subscribers.subscriber_json(subscribers.get_row(session, email))
+    if as_json:
+        echo_json(data)
+        return
+    for key, value in data.items():
+        if key != "profile":
+            typer.echo(f"{key}: {value}")
+    for key, value in data["profile"].items():
+        if key not in ("topics", "exclude"):
+            typer.echo(f"{key}: {value}")
+
+
+@subscribers_app.command("remove")
+def remove(email: str) -> None:
+    """Delete a subscriber; only a hash stays, so the address is not mailed again by accident."""
+    service = Service.open(load_settings())
+    with service.db.session() as session:
+        subscribers.remove_subscriber(session, email, now=utcnow())
+    typer.echo(f"removed {email.strip()}")

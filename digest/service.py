@@ -1,0 +1,53 @@
+"""The running service's parts, built once from Settings: database, renderer, link builder.
+
+Every entry point (CLI, web, scheduler) opens one of these, so they all share one way to do
+each thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+
+from digest.config import Settings
+from digest.render import EmailRenderer
+from digest.store.db import Database
+from digest.tokens import LinkBuilder, Signer
+
+
+@dataclass
+class Service:
+    settings: Settings
+    db: Database
+
+    @classmethod
+    def open(cls, settings: Settings, *, check_schema: bool = True) -> Service:
+        service = cls(settings=settings, db=Database(settings.database_url))
+        if check_schema:
+            service.db.require_current_schema()
+        return service
+
+    @cached_property
+    def signer(self) -> Signer:
+        return Signer(self.settings.secret_key or self.db.secret_key())
+
+    @cached_property
+    def links(self) -> LinkBuilder:
+        return LinkBuilder(self.signer, self.settings.base_url, self.settings.from_)
+
+    @cached_property
+    def renderer(self) -> EmailRenderer:
+        return EmailRenderer(
+            list_name=self.settings.list_name,
+            postal_address=self.settings.postal_address,
+            base_url=self.settings.base_url,
+        )
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def utcnow() -> dt.datetime:
+    """The one clock read of the entry points; everything below takes `now` as an argument."""
+    return dt.datetime.now(dt.UTC)
