@@ -1,0 +1,381 @@
+"""Digest and account emails: models in, (subject, html, text) out, via Jinja2.
+
+The HTML templates get their CSS inlined once, when they are loaded: every start tag with a
+static ``class="..."`` gains the ``style="..."`` that ``templates/email/email.css`` gives those
+classes (css-inline computes it from a small probe document, so Jinja syntax never passes through
+an HTML parser). ``@media`` rules cannot be inlined; they stay in the layout's ``<style>`` block.
+Rendering an email is then plain Jinja2 with autoescape on for ``.html``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
+
+from digest.models import Digest, Links, Pick, RenderedEmail, Subscriber
+from digest.resources import templates_dir
+
+SUBJECT_MAX = 120
+EXCERPT_MAX = 450
+OTHER_TOPIC = "Also worth a look"
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_TEMPLATES = ("digest", "nothing", "confirm", "welcome", "preferences_changed")
+
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^<>]*)>")
+_CLASS_ATTR = re.compile(r'\sclass="([^"{}]*)"')
+_STYLE_ATTR = re.compile(r'\sstyle="')
+_SENTENCE_END = re.compile(r"([.!?][\"')\]]?)\s+(?=[A-Z\"'(\[])")
+_ABBREVIATIONS = frozenset({"al.", "e.g.", "i.e.", "cf.", "vs.", "fig.", "eq.", "sec.", "approx."})
+_PARTICLES = frozenset({"van", "von", "der", "den", "de", "da", "di", "del", "della", "du", "dos"})
+_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
+
+
+def format_day(date: dt.date) -> str:
+    """'Tue 24 Nov', the same in every locale."""
+    return f"{_DAYS[date.weekday()]} {date.day} {_MONTHS[date.month - 1]}"
+
+
+def digest_subject(date: dt.date, themes: Sequence[str]) -> str:
+    """'Your papers for Tue 24 Nov: reward models, DPO +3': two themes, then how many more."""
+    subject = f"Your papers for {format_day(date)}"
+    clean = [" ".join(t.split()) for t in themes if t.strip()]
+    if not clean:
+        return subject
+    shown = clean[:2]
+    while shown:
+        rest = len(clean) - len(shown)
+        candidate = f"{subject}: {', '.join(shown)}" + (f" +{rest}" if rest else "")
+        if len(candidate) <= SUBJECT_MAX:
+            return candidate
+        shown = shown[:-1]
+    return _cut_words(f"{subject}: {clean[0]}", SUBJECT_MAX)
+
+
+def shorten_author(name: str) -> str:
+    """'R. Michael Alvarez' → 'R. Alvarez'; 'Jean-Pierre van der Berg' → 'J.-P. van der Berg'."""
+    if "," in name:
+        surname, _, given = name.partition(",")
+        name = f"{given.strip()} {surname.strip()}"
+    words = name.split()
+    if len(words) < 2:
+        return name.strip()
+    suffix = ""
+    if words[-1].lower() in _SUFFIXES and len(words) > 2:
+        suffix = " " + words.pop()
+    start = len(words) - 1
+    for i in range(1, len(words) - 1):
+        if words[i].lower() in _PARTICLES:
+            start = i
+            break
+    initials = "-".join(part[0] + "." for part in words[0].split("-") if part)
+    return f"{initials} {' '.join(words[start:])}{suffix}"
+
+
+def shorten_authors(authors: Sequence[str], shown: int = 3) -> str:
+    """'A. Author, B. Author, C. Author, +5'."""
+    names = [shorten_author(a) for a in authors[:shown] if a.strip()]
+    more = len(authors) - shown
+    return ", ".join(names + ([f"+{more}"] if more > 0 else []))
+
+
+def excerpt(abstract: str, limit: int = EXCERPT_MAX, sentences: int = 3) -> str:
+    """Up to ``sentences`` whole sentences within ``limit`` characters; else cut between words."""
+    text = " ".join(abstract.split())
+    ends = []
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end(1)
+        word = text[:end].rsplit(" ", 1)[-1].lower()
+        if word in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", word):
+            continue
+        ends.append(end)
+    ends.append(len(text))
+    fitting = [end for end in ends[:sentences] if end <= limit]
+    if fitting:
+        return text[: fitting[-1]]
+    return _cut_words(text, limit)
+
+
+def _cut_words(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit - 1].rstrip(" ,;:-") + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is absolute http(s), else None: feed URLs never become other hrefs."""
+    if not url:
+        return None
+    url = url.strip()
+    scheme = url.split(":", 1)[0].lower()
+    return url if scheme in ("http", "https") and url[len(scheme) :].startswith("://") else None
+
+
+def wrap(text: str, width: int = 78, indent: str = "", first: str | None = None) -> str:
+    """Greedy word wrap for the text part; ``first`` replaces ``indent`` on the first line.
+
+    Long URLs keep a line of their own; no line passes 998 characters (RFC 5322).
+    """
+    lines: list[str] = []
+    prefix = indent if first is None else first
+    line = ""
+    for word in text.split():
+        while len(word) > 900:
+            lines.append(prefix + word[:900])
+            word, prefix = word[900:], indent
+        if line and len(prefix) + len(line) + 1 + len(word) > width:
+            lines.append(prefix + line)
+            line, prefix = "", indent
+        line = f"{line} {word}" if line else word
+    if line:
+        lines.append(prefix + line)
+    return "\n".join(lines)
+
+
+def bullets(items: Sequence[str], width: int = 78) -> str:
+    """'  - item' lines for the text part."""
+    return "\n".join(wrap(item, width, "    ", first="  - ") for item in items)
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """One paper as both templates show it: strings ready to print, unsafe URLs dropped."""
+
+    title: str
+    url: str | None
+    authors: str
+    categories: str
+    excerpt: str
+    reasons: str
+    pdf_url: str | None
+    code_url: str | None
+    more_url: str | None
+    less_url: str | None
+
+
+@dataclass(frozen=True)
+class TopicGroup:
+    topic: str
+    papers: tuple[PaperView, ...]
+    overflow: int = 0
+
+
+def paper_view(pick: Pick, links: Links) -> PaperView:
+    paper = pick.paper
+    more, less = links.feedback.get(paper.id, (None, None))
+    return PaperView(
+        title=" ".join(paper.title.split()),
+        url=safe_url(paper.url),
+        authors=shorten_authors(paper.authors),
+        categories=", ".join(paper.categories[:5]),
+        excerpt=excerpt(paper.abstract),
+        reasons=" · ".join(pick.reasons),
+        pdf_url=safe_url(paper.pdf_url),
+        code_url=safe_url(paper.code_url),
+        more_url=safe_url(more),
+        less_url=safe_url(less),
+    )
+
+
+def group_picks(digest: Digest, links: Links) -> tuple[TopicGroup, ...]:
+    """Picks grouped by topic, groups in the order of their best pick (picks come best first)."""
+    grouped: dict[str, list[PaperView]] = {}
+    for pick in digest.picks:
+        grouped.setdefault(pick.topic or OTHER_TOPIC, []).append(paper_view(pick, links))
+    overflow = dict(digest.overflow)
+    groups = [TopicGroup(t, tuple(p), overflow.pop(t, 0)) for t, p in grouped.items()]
+    groups += [TopicGroup(t, (), n) for t, n in overflow.items() if n > 0]
+    return tuple(groups)
+
+
+class _ClassCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.styles: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        key, style = values.get("data-k"), values.get("style")
+        if key is not None and style:
+            self.styles[key] = style
+
+
+def split_css(css: str) -> tuple[str, str]:
+    """(plain rules to inline, ``@media``/``:root`` rules to keep in a ``<style>`` block)."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
+    inline: list[str] = []
+    kept: list[str] = []
+    depth = start = 0
+    for i, char in enumerate(css):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                rule = css[start : i + 1].strip()
+                keep = rule.startswith(("@", ":root"))
+                (kept if keep else inline).append(rule)
+                start = i + 1
+    return "\n".join(inline), "\n".join(kept)
+
+
+class InliningLoader(FileSystemLoader):
+    """A FileSystemLoader that gives each static class attribute in ``.html`` its inline style."""
+
+    def __init__(self, searchpath: Path, css: str) -> None:
+        super().__init__(searchpath)
+        self.css = css
+        self.inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if template.endswith(".html"):
+            source = self.inline_styles(source)
+        return source, filename, uptodate
+
+    def inline_styles(self, source: str) -> str:
+        tags = {
+            (m[1].lower(), c[1])
+            for m in _START_TAG.finditer(source)
+            if (c := _CLASS_ATTR.search(m[2]))
+        }
+        probes = sorted(tags)
+        body = "".join(_probe(tag, classes, i) for i, (tag, classes) in enumerate(probes))
+        collector = _ClassCollector()
+        collector.feed(
+            self.inliner.inline(
+                f"<html><head><style>{self.css}</style></head><body>{body}</body></html>"
+            )
+        )
+        styles = {probes[int(k)]: v for k, v in collector.styles.items()}
+
+        def add_style(match: re.Match[str]) -> str:
+            attrs = match[2]
+            found = _CLASS_ATTR.search(attrs)
+            style = styles.get((match[1].lower(), found[1])) if found else None
+            if not found or not style:
+                return match[0]
+            style = html.escape(style.strip().rstrip(";"), quote=False).replace('"', "&quot;")
+            if _STYLE_ATTR.search(attrs):
+                attrs = _STYLE_ATTR.sub(lambda _: f' style="{style};', attrs, count=1)
+            else:
+                attrs = attrs.replace(found[0], f'{found[0]} style="{style}"', 1)
+            return f"<{match[1]}{attrs}>"
+
+        return _START_TAG.sub(add_style, source)
+
+
+def _probe(tag: str, classes: str, index: int) -> str:
+    element = tag if tag not in ("html", "head", "body") else "div"
+    probe = f'<{element} data-k="{index}" class="{classes}"></{element}>'
+    if element in ("td", "th"):
+        return f"<table><tr>{probe}</tr></table>"
+    if element == "tr":
+        return f"<table>{probe}</table>"
+    return probe
+
+
+class EmailRenderer:
+    """Loads the email templates once; each ``render_*`` call is then a plain Jinja2 render."""
+
+    def __init__(
+        self, *, list_name: str, postal_address: str, base_url: str, templates: Path | None = None
+    ) -> None:
+        folder = templates or templates_dir()
+        inline_css, kept_css = split_css((folder / "email" / "email.css").read_text("utf-8"))
+        env = Environment(
+            loader=InliningLoader(folder, inline_css),
+            autoescape=lambda name: bool(name and name.endswith(".html")),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            auto_reload=False,
+        )
+        env.filters.update(wrap=wrap, bullets=bullets)
+        env.globals.update(
+            list_name=list_name,
+            postal_address=postal_address,
+            base_url=base_url,
+            kept_css=Markup(kept_css),
+        )
+        self._templates: dict[str, tuple[Template, Template]] = {
+            name: (env.get_template(f"email/{name}.html"), env.get_template(f"email/{name}.txt"))
+            for name in _TEMPLATES
+        }
+        self.list_name = list_name
+
+    def _render(self, name: str, subject: str, **context: object) -> RenderedEmail:
+        html_template, text_template = self._templates[name]
+        return RenderedEmail(
+            subject=subject,
+            html=html_template.render(subject=subject, **context),
+            text=text_template.render(subject=subject, **context),
+        )
+
+    def render_digest(self, digest: Digest, links: Links) -> RenderedEmail:
+        return self._render(
+            "digest",
+            digest_subject(digest.date, digest.themes),
+            day=format_day(digest.date),
+            themes=[" ".join(t.split()) for t in digest.themes],
+            groups=group_picks(digest, links),
+            count=len(digest.picks),
+            topics=_topics(digest.subscriber),
+            links=links,
+        )
+
+    def render_nothing(self, subscriber: Subscriber, date: dt.date, links: Links) -> RenderedEmail:
+        day = format_day(date)
+        return self._render(
+            "nothing",
+            f"Nothing matched your topics for {day}",
+            day=day,
+            topics=_topics(subscriber),
+            links=links,
+        )
+
+    def render_confirm(self, email: str, confirm_url: str, topics: Sequence[str]) -> RenderedEmail:
+        return self._render(
+            "confirm",
+            f"Confirm your subscription to {self.list_name}",
+            email=email,
+            confirm_url=confirm_url,
+            topics=list(topics),
+            links=None,
+        )
+
+    def render_welcome(self, subscriber: Subscriber, links: Links) -> RenderedEmail:
+        return self._render(
+            "welcome",
+            f"Welcome to {self.list_name}",
+            subscriber=subscriber,
+            topics=_topics(subscriber),
+            links=links,
+        )
+
+    def render_preferences_changed(self, subscriber: Subscriber, links: Links) -> RenderedEmail:
+        return self._render(
+            "preferences_changed",
+            f"Your {self.list_name} preferences were updated",
+            subscriber=subscriber,
+            profile=subscriber.profile,
+            topics=_topics(subscriber),
+            links=links,
+        )
+
+
+def _topics(subscriber: Subscriber) -> list[str]:
+    return [topic.text for topic in subscriber.profile.topics]

@@ -1,0 +1,151 @@
+"""build_message: the bytes parse back to the same headers and the same two parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digest.mime import build_message, make_message_id
+from digest.models import RenderedEmail
+
+WHEN = dt.datetime(2026, 11, 24, 7, 0, tzinfo=dt.UTC)
+UNSUBSCRIBE = "https://digest.example/unsubscribe/" + "t" * 150
+MAILTO = "mailto:unsubscribe+tok@digest.example"
+
+
+def build(rendered: RenderedEmail, recipient: str = "ada@example.org") -> bytes:
+    return build_message(
+        rendered,
+        sender='"Papers digest" <digest@digest.example>',
+        recipient=recipient,
+        message_id=make_message_id("digest.example", "7", "2026-11-24"),
+        date=WHEN,
+        list_id="Papers digest <papers.digest.example>",
+        unsubscribe_url=UNSUBSCRIBE,
+        unsubscribe_mailto=MAILTO,
+        feedback_id="daily:7:digest",
+    )
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    plain, html = list(message.iter_parts())
+    assert plain.get_content_type() == "text/plain"
+    assert html.get_content_type() == "text/html"
+    assert plain.get_content_charset() == html.get_content_charset() == "utf-8"
+    return (
+        plain.get_content().replace("\r\n", "\n"),
+        html.get_content().replace("\r\n", "\n"),
+    )
+
+
+SAMPLE = RenderedEmail(
+    subject="Your papers for Tue 24 Nov: reward models, DPO +3",
+    html="<p>Hello</p>\n",
+    text="Hello\n",
+)
+
+
+def test_headers_parse_back_as_given() -> None:
+    message = parse(build(SAMPLE))
+    assert message["From"].addresses[0].addr_spec == "digest@digest.example"
+    assert message["To"] == "ada@example.org"
+    assert message["Subject"] == SAMPLE.subject
+    assert parsedate_to_datetime(message["Date"]) == WHEN
+    assert message["Message-ID"] == make_message_id("digest.example", "7", "2026-11-24")
+    assert message["MIME-Version"] == "1.0"
+    assert message["List-Id"] == "Papers digest <papers.digest.example>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Feedback-ID"] == "daily:7:digest"
+    assert message.get_content_type() == "multipart/alternative"
+
+
+def test_list_unsubscribe_keeps_long_urls_readable() -> None:
+    data = build(SAMPLE)
+    message = parse(data)
+    assert " ".join(message["List-Unsubscribe"].split()) == f"<{UNSUBSCRIBE}>, <{MAILTO}>"
+    assert b"=?" not in data.split(b"List-Unsubscribe:")[1].split(b"List-Unsubscribe-Post")[0]
+
+
+def test_text_part_comes_first_then_html() -> None:
+    assert parts(parse(build(SAMPLE))) == ("Hello\n", "<p>Hello</p>\n")
+
+
+def test_lines_end_in_crlf_and_stay_under_the_limit() -> None:
+    long_line = "word " * 400 + "x" * 1500
+    rendered = RenderedEmail(subject="s", html=long_line + "\n", text=long_line + "\n")
+    data = build(rendered)
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    assert parts(parse(data)) == (long_line + "\n", long_line + "\n")
+
+
+def test_lines_starting_with_a_dot_survive() -> None:
+    text = ".\n.hidden\n..two\nend\n"
+    assert parts(parse(build(RenderedEmail(subject="s", html=text, text=text)))) == (text, text)
+
+
+def test_non_ascii_names_and_titles_round_trip() -> None:
+    title = "Vos articles : réseaux — 報酬モデル 🤖"
+    body = f"{title}\nZoë Ünal, Łukasz Ćwik\n"
+    data = build(
+        RenderedEmail(subject=title, html=f"<p>{body}</p>\n", text=body), "Zoë <z@example.org>"
+    )
+    assert data.isascii()
+    message = parse(data)
+    assert message["Subject"] == title
+    assert message["To"].addresses[0].display_name == "Zoë"
+    assert parts(message) == (body, f"<p>{body}</p>\n")
+
+
+def test_same_delivery_gives_the_same_bytes() -> None:
+    assert build(SAMPLE) == build(SAMPLE)
+    assert make_message_id("d.example", "7", "x") == make_message_id("d.example", "7", "x")
+    assert make_message_id("d.example", "7", "x") != make_message_id("d.example", "8", "x")
+    assert make_message_id("d.example", "7").startswith("<digest.")
+    assert make_message_id("d.example", "7").endswith("@d.example>")
+
+
+def test_header_injection_is_refused() -> None:
+    with pytest.raises(ValueError):
+        build_message(
+            SAMPLE,
+            sender="a@example.org",
+            recipient="b@example.org",
+            message_id="<x@example.org>",
+            date=WHEN,
+            list_id="x\r\nBcc: victim@example.org",
+            unsubscribe_url=UNSUBSCRIBE,
+            unsubscribe_mailto=MAILTO,
+            feedback_id="f",
+        )
+
+
+line_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\x85"),
+    min_size=1,
+    max_size=200,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=line_text, name=line_text, body=st.lists(line_text, max_size=5))
+def test_any_unicode_subject_and_body_round_trip(title: str, name: str, body: list[str]) -> None:
+    subject = " ".join(title.split()) or "x"
+    text = "\n".join([name, *body]) + "\n"
+    html = f"<p>{text}</p>\n"
+    message = parse(build(RenderedEmail(subject=subject, html=html, text=text)))
+    assert message["Subject"] == subject
+    assert parts(message) == (text, html)
