@@ -1,0 +1,5 @@
+"""Sources → FeedItems: fetch bytes (fetch.py), read them (parse.py), name each paper (ids.py).
+
+No database and no SMTP here. Import the modules directly; this package imports nothing so that
+``digest.ingest.ids`` stays cheap to import.
+"""
