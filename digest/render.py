@@ -90,15 +90,17 @@ def shorten_authors(authors: Sequence[str], shown: int = 3) -> str:
 
 def excerpt(abstract: str, limit: int = EXCERPT_MAX, sentences: int = 3) -> str:
     """Up to ``sentences`` whole sentences within ``limit`` characters; else cut between words."""
-    text = " ".join(abstract.split())
+    abstract = abstract.lstrip()
+    text = " ".join(abstract[: limit * 4].split())
     ends = []
-    for match in _SENTENCE_END.finditer(text):
+    for match in _SENTENCE_END.finditer(text, 0, limit + 2):
         end = match.end(1)
-        word = text[:end].rsplit(" ", 1)[-1].lower()
+        word = text[text.rfind(" ", 0, end) + 1 : end].lower()
         if word in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", word):
             continue
         ends.append(end)
-    ends.append(len(text))
+    if len(abstract) <= limit * 4:
+        ends.append(len(text))
     fitting = [end for end in ends[:sentences] if end <= limit]
     if fitting:
         return text[: fitting[-1]]
