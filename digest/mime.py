@@ -65,12 +65,18 @@ def build_message(
 
 
 def _set_verbatim(message: EmailMessage, name: str, value: str) -> None:
-    """Store an ASCII header exactly as written (folded only where ``value`` has CRLF + space)."""
+    """Store a header exactly as written (folded only where ``value`` has CRLF + space).
+
+    A non-ASCII value (a list name in List-Id) goes through the normal RFC 2047 encoding.
+    """
     lines = value.split("\r\n")
-    if any(c in line for line in lines for c in "\r\n") or not value.isascii():
-        raise ValueError(f"{name} must be ASCII without bare line breaks: {value!r}")
+    if any(c in line for line in lines for c in "\r\n"):
+        raise ValueError(f"{name} must not contain bare line breaks: {value!r}")
     if any(not line.startswith((" ", "\t")) for line in lines[1:]):
         raise ValueError(f"{name} continuation lines must start with a space: {value!r}")
-    if any(len(line) > 990 for line in lines):
+    if not value.isascii():
+        message[name] = " ".join(value.split())
+    elif any(len(line) > 990 for line in lines):
         raise ValueError(f"{name} is longer than a header line may be")
-    message.set_raw(name, value)
+    else:
+        message.set_raw(name, value)

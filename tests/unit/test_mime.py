@@ -110,6 +110,22 @@ def test_non_ascii_names_and_titles_round_trip() -> None:
     assert parts(message) == (body, f"<p>{body}</p>\n")
 
 
+def test_non_ascii_list_name_is_encoded_in_list_id() -> None:
+    data = build_message(
+        SAMPLE,
+        sender="a@example.org",
+        recipient="b@example.org",
+        message_id="<x@example.org>",
+        date=WHEN,
+        list_id="Artículos del día <digest.example.org>",
+        unsubscribe_url=UNSUBSCRIBE,
+        unsubscribe_mailto=MAILTO,
+        feedback_id="f",
+    )
+    assert data.isascii()
+    assert parse(data)["List-Id"] == "Artículos del día <digest.example.org>"
+
+
 def test_same_delivery_gives_the_same_bytes() -> None:
     assert build(SAMPLE) == build(SAMPLE)
     assert make_message_id("d.example", "7", "x") == make_message_id("d.example", "7", "x")
