@@ -10,13 +10,17 @@ from digest.errors import InvalidEmail
 
 
 def normalize_email(address: str) -> str:
-    """The canonical form we store, or InvalidEmail with the validator's reason."""
+    """The canonical form we store, or InvalidEmail with the validator's reason.
+
+    The whole address is lowercased: RFC 5321 lets a local part be case-sensitive, but no
+    mailbox provider treats it so, and two rows for Ada@ and ada@ would mail one person twice.
+    """
     try:
         result = validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidEmail(f"invalid email address {address.strip()!r}: {exc}") from None
     local, _, domain = result.normalized.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    return f"{local.lower()}@{domain.lower()}"
 
 
 def email_hash(address: str) -> str:

@@ -1,0 +1,84 @@
+"""Shared fixtures: a real database per test (SQLite file, and PostgreSQL where one answers)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from digest.config import Settings
+from digest.service import Service
+from digest.store.db import Database
+
+FIXTURES = Path(__file__).parent / "fixtures"
+POSTGRES_ADMIN = os.environ.get(
+    "DIGEST_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install '.[postgres]')"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN.replace("+psycopg", ""), connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"no PostgreSQL at {POSTGRES_ADMIN}: {str(exc).strip().splitlines()[0]}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    reason = _postgres_unavailable()
+    if reason:
+        if os.environ.get("DIGEST_TEST_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required here (DIGEST_TEST_REQUIRE_POSTGRES): {reason}")
+        pytest.skip(reason)
+    return POSTGRES_ADMIN
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"digest_test_{uuid.uuid4().hex[:12]}"
+    admin = postgres_admin_url.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'digest.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(
+        database_url=database_url,
+        outbox_dir=tmp_path / "outbox",
+        base_url="http://digest.test",
+        secret_key="test-secret-key",
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    """A service on a freshly upgraded database that writes mail to tmp_path/outbox."""
+    Database(database_url).upgrade()
+    service = Service.open(make_settings(database_url, tmp_path))
+    yield service
+    service.close()
