@@ -1,0 +1,110 @@
+"""OutboxDir: write each message to a folder instead of sending it (operator flag, demos, tests).
+
+Each message becomes ``<recipient>-<hash>.eml`` holding the exact bytes an SMTP server would be
+given, plus ``<recipient>-<hash>.html`` with the HTML part for a browser. The name depends only
+on the recipient and the Message-ID, so writing the same message again after a crash replaces
+the file instead of adding a second one. Files are written to a temporary name in the same
+folder and renamed, so a reader never sees half a message.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import os
+import re
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from digest.models import OutgoingMessage
+from digest.transport.base import Messages, OnDataStart, OnResult, SendResult, send_concurrently
+
+_UNSAFE = re.compile(r"[^a-z0-9._@+-]+")
+
+
+def outbox_name(message: OutgoingMessage) -> str:
+    """The file stem for ``message``: filesystem-safe recipient plus a short Message-ID hash."""
+    recipient = _UNSAFE.sub("_", message.recipient.lower()).strip("._")[:64] or "recipient"
+    digest = hashlib.sha256(message.message_id.encode("utf-8")).hexdigest()[:12]
+    return f"{recipient}-{digest}"
+
+
+def html_part(data: bytes) -> str | None:
+    """The decoded text/html part of a MIME message, or None when it has none."""
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    if not isinstance(parsed, EmailMessage):
+        return None
+    body = parsed.get_body(preferencelist=("html",))
+    return None if body is None else str(body.get_content())
+
+
+class OutboxDir:
+    """A :class:`~digest.transport.base.Transport` that writes files; every outcome is ``sent``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Nothing to close; present so both transports are used the same way."""
+
+    async def send_many(
+        self,
+        messages: Messages,
+        *,
+        on_data_start: OnDataStart | None = None,
+        on_result: OnResult | None = None,
+    ) -> None:
+        """Write the messages one after another."""
+        await send_concurrently(
+            self.send, messages, workers=1, on_data_start=on_data_start, on_result=on_result
+        )
+
+    async def send(
+        self, message: OutgoingMessage, on_data_start: OnDataStart | None = None
+    ) -> SendResult:
+        """Write ``message`` as .eml (and .html when it has an HTML part)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        stem = outbox_name(message)
+        html = html_part(message.data)
+        if on_data_start is not None:
+            on_data_start(message)
+        if html is not None:
+            _write_atomically(self.path / f"{stem}.html", html.encode("utf-8"))
+        eml = self.path / f"{stem}.eml"
+        _write_atomically(eml, message.data)
+        return SendResult(
+            message_id=message.message_id,
+            recipient=message.recipient,
+            outcome="sent",
+            code=None,
+            detail=f"written to {eml}",
+            data_started=True,
+        )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,333 @@
+"""SmtpPool: a bounded set of reused SMTP connections that says what became of every message.
+
+The DATA phase is done by hand. aiosmtplib's ``SMTP.data()`` sends the DATA command and the body
+in one call, so after a lost connection nobody could tell whether the body had begun to go out.
+Here the DATA command goes through ``SMTP.execute_command``, ``on_data_start`` is called once the
+server has answered 354, and only then is the body written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import ssl
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import aiosmtplib
+from aiosmtplib import SMTPException, SMTPResponseException, SMTPServerDisconnected
+
+from digest.config import SmtpTarget
+from digest.models import OutgoingMessage
+from digest.transport.base import (
+    Messages,
+    OnDataStart,
+    OnResult,
+    Outcome,
+    SendResult,
+    send_concurrently,
+)
+
+BACKOFF_CODES = frozenset({421, 451, 452})  # the server is busy: every connection waits a while
+_NETWORK_ERRORS = (SMTPException, OSError, TimeoutError)
+_LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def wire_body(data: bytes) -> bytes:
+    """The message as it travels after DATA: CRLF line ends, leading dots doubled, final dot."""
+    data = _LINE_ENDINGS.sub(b"\r\n", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return _LEADING_DOT.sub(b"..", data) + b".\r\n"
+
+
+@dataclass
+class _Connection:
+    smtp: aiosmtplib.SMTP
+    transactions: int = 0
+
+
+class SmtpPool:
+    """Up to ``size`` SMTP connections, opened when first needed and reused.
+
+    Each connection carries at most ``messages_per_connection`` transactions, then says QUIT and
+    a fresh one is opened. A connection that failed is dropped; after a refused message the
+    connection is RSET and reused. Every step has ``timeout`` seconds (default: the URL's
+    ``?timeout=``, 30 s). ``max_per_second`` caps the rate across all connections.
+
+    A 421, 451 or 452 reply, or a failed connect, pauses new transactions on every connection for
+    ``backoff`` seconds, doubling while the server keeps refusing, at most ``max_backoff``. After
+    ``give_up_after`` failed connects in a row the pool stops trying: remaining messages come
+    back ``temporary`` at once, so a down server costs seconds, not one timeout per message.
+
+    ``tls_context`` overrides certificate checking (tests, private CAs). Without ``?starttls=1``
+    the connection is still upgraded when the server offers STARTTLS.
+    """
+
+    def __init__(
+        self,
+        target: SmtpTarget,
+        *,
+        size: int = 4,
+        messages_per_connection: int = 100,
+        timeout: float | None = None,
+        max_per_second: float | None = None,
+        backoff: float = 5.0,
+        max_backoff: float = 60.0,
+        give_up_after: int = 3,
+        tls_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+    ) -> None:
+        self._target = target
+        self._size = max(1, size)
+        self._per_connection = max(1, messages_per_connection)
+        self._timeout = target.timeout if timeout is None else timeout
+        self._interval = 1.0 / max_per_second if max_per_second else 0.0
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._give_up_after = give_up_after
+        self._tls_context = tls_context
+        self._local_hostname = local_hostname
+        self._slots = asyncio.Semaphore(self._size)
+        self._idle: list[_Connection] = []
+        self._paused_until = 0.0
+        self._backoff_level = 0
+        self._next_start = 0.0
+        self._connect_failures = 0
+        self._last_connect_error = ""
+        self.connections_opened = 0
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """QUIT every idle connection; the pool can still be used afterwards."""
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(self._quit(connection) for connection in idle))
+
+    async def send_many(
+        self,
+        messages: Messages,
+        *,
+        on_data_start: OnDataStart | None = None,
+        on_result: OnResult | None = None,
+    ) -> None:
+        """Send over up to ``size`` connections at once; see :func:`send_concurrently`."""
+        await send_concurrently(
+            self.send,
+            messages,
+            workers=self._size,
+            on_data_start=on_data_start,
+            on_result=on_result,
+        )
+
+    async def send(
+        self, message: OutgoingMessage, on_data_start: OnDataStart | None = None
+    ) -> SendResult:
+        """One SMTP transaction for ``message``, waiting for a free connection first."""
+        async with self._slots:
+            if self._connect_failures >= self._give_up_after:
+                detail = f"not attempted, server unreachable: {self._last_connect_error}"
+                return _result(message, "temporary", None, detail, started=False)
+            await self._wait_turn()
+            connection = self._take_idle()
+            if connection is None:
+                try:
+                    connection = await self._connect()
+                except _NETWORK_ERRORS as exc:
+                    return self._connect_failed(message, exc)
+            try:
+                result = await self._transact(connection, message, on_data_start)
+            except BaseException:
+                connection.smtp.close()
+                raise
+            await self._release(connection)
+            return result
+
+    async def _transact(
+        self, connection: _Connection, message: OutgoingMessage, on_data_start: OnDataStart | None
+    ) -> SendResult:
+        connection.transactions += 1
+        refusal = await self._envelope_and_data_command(connection, message)
+        if refusal is not None:
+            return refusal
+        if on_data_start is not None:
+            on_data_start(message)  # if it raises, the caller closes: no final dot, no mail
+        return await self._send_body(connection, message)
+
+    async def _envelope_and_data_command(
+        self, connection: _Connection, message: OutgoingMessage
+    ) -> SendResult | None:
+        smtp = connection.smtp
+        addresses_ascii = (message.sender + message.recipient).isascii()
+        if not addresses_ascii and not smtp.supports_extension("smtputf8"):
+            detail = "MAIL FROM: the server lacks SMTPUTF8, needed for a non-ASCII address"
+            return _result(message, "permanent", None, detail, started=False)
+        options = ["SMTPUTF8"] if not addresses_ascii else []
+        if not message.data.isascii() and smtp.supports_extension("8bitmime"):
+            options.append("BODY=8BITMIME")
+        encoding = "ascii" if addresses_ascii else "utf-8"
+        step = "MAIL FROM"
+        try:
+            await smtp.mail(message.sender, options=options, encoding=encoding)
+            step = "RCPT TO"
+            await smtp.rcpt(message.recipient, encoding=encoding)
+            step = "DATA"
+            reply = await smtp.execute_command(b"DATA")
+        except SMTPResponseException as exc:
+            return await self._refused(connection, message, step, exc.code, exc.message, False)
+        except _NETWORK_ERRORS as exc:
+            smtp.close()
+            return _result(message, "temporary", None, f"{step}: {_describe(exc)}", started=False)
+        except ValueError as exc:  # a control character in an address: never sent
+            await self._reset(connection)
+            return _result(message, "permanent", None, f"{step}: {exc}", started=False)
+        if reply.code != 354:
+            return await self._refused(connection, message, step, reply.code, reply.message, False)
+        return None
+
+    async def _send_body(self, connection: _Connection, message: OutgoingMessage) -> SendResult:
+        smtp = connection.smtp
+        step = "end of data"
+        try:
+            if smtp.protocol is None:
+                raise SMTPServerDisconnected("Connection lost")
+            smtp.protocol.write(wire_body(message.data))
+            reply = await smtp.protocol.read_response(timeout=self._timeout)
+        except SMTPResponseException as exc:
+            return await self._refused(connection, message, step, exc.code, exc.message, True)
+        except _NETWORK_ERRORS as exc:
+            smtp.close()
+            return _result(message, "ambiguous", None, f"{step}: {_describe(exc)}", started=True)
+        if not 200 <= reply.code < 300:
+            return await self._refused(connection, message, step, reply.code, reply.message, True)
+        self._backoff_level = 0
+        return _result(message, "sent", reply.code, f"{reply.code} {reply.message}", started=True)
+
+    async def _refused(
+        self,
+        connection: _Connection,
+        message: OutgoingMessage,
+        step: str,
+        code: int,
+        text: str,
+        started: bool,
+    ) -> SendResult:
+        """A reply that ends the transaction: 4xx temporary, 5xx permanent, garbage ambiguous."""
+        outcome: Outcome
+        if 400 <= code < 500:
+            outcome = "temporary"
+        elif 500 <= code < 600:
+            outcome = "permanent"
+        else:
+            outcome = "ambiguous" if started else "temporary"
+            connection.smtp.close()
+        if code in BACKOFF_CODES:
+            self._back_off()
+        if code == 421:
+            connection.smtp.close()
+        await self._reset(connection)
+        return _result(message, outcome, code, f"{step}: {code} {text}".strip(), started)
+
+    async def _connect(self) -> _Connection:
+        target = self._target
+        smtp = aiosmtplib.SMTP(
+            hostname=target.hostname,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            use_tls=target.use_tls,
+            start_tls=True if target.start_tls else (False if target.use_tls else None),
+            timeout=self._timeout,
+            tls_context=self._tls_context,
+            local_hostname=self._local_hostname,
+        )
+        await smtp.connect()
+        self._connect_failures = 0
+        self.connections_opened += 1
+        return _Connection(smtp)
+
+    def _connect_failed(self, message: OutgoingMessage, exc: BaseException) -> SendResult:
+        self._connect_failures += 1
+        self._last_connect_error = _describe(exc)
+        self._back_off()
+        code = exc.code if isinstance(exc, SMTPResponseException) else None
+        where = f"{self._target.hostname}:{self._target.port}"
+        detail = f"connect to {where}: {self._last_connect_error}"
+        return _result(message, "temporary", code, detail, started=False)
+
+    def _take_idle(self) -> _Connection | None:
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.smtp.is_connected:
+                return connection
+            connection.smtp.close()  # the server hung up while it was idle
+        return None
+
+    async def _release(self, connection: _Connection) -> None:
+        if connection.smtp.is_connected and connection.transactions < self._per_connection:
+            self._idle.append(connection)
+        else:
+            await self._quit(connection)
+
+    async def _reset(self, connection: _Connection) -> None:
+        if not connection.smtp.is_connected:
+            return
+        try:
+            await connection.smtp.rset()
+        except _NETWORK_ERRORS:
+            connection.smtp.close()
+
+    async def _quit(self, connection: _Connection) -> None:
+        if connection.smtp.is_connected:
+            with contextlib.suppress(*_NETWORK_ERRORS):
+                await connection.smtp.quit()
+        connection.smtp.close()
+
+    def _back_off(self) -> None:
+        """Pause new transactions; a refusal during a pause does not lengthen it again."""
+        now = asyncio.get_running_loop().time()
+        if now < self._paused_until:
+            return
+        delay = min(self._backoff * 2**self._backoff_level, self._max_backoff)
+        self._backoff_level += 1
+        self._paused_until = now + delay
+
+    async def _wait_turn(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (pause := self._paused_until - loop.time()) > 0:
+            await asyncio.sleep(pause)
+        if self._interval:
+            now = loop.time()
+            start = max(now, self._next_start)
+            self._next_start = start + self._interval
+            await asyncio.sleep(start - now)
+
+
+def _result(
+    message: OutgoingMessage, outcome: Outcome, code: int | None, detail: str, started: bool
+) -> SendResult:
+    return SendResult(
+        message_id=message.message_id,
+        recipient=message.recipient,
+        outcome=outcome,
+        code=code,
+        detail=detail,
+        data_started=started,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
