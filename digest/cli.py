@@ -202,8 +202,8 @@ def run(
 def demo() -> None:
     """Offline demo from an empty folder: schema, sample feeds, two subscribers, one daily run."""
     settings = load_settings()
-    service = Service.open(settings, check_schema=False)
-    service.db.upgrade()
+    Service.open(settings, check_schema=False).db.upgrade()
+    service = Service.open(settings)
     result = pipeline.run_demo(service, now=utcnow())
     print_ingest_reports(result.ingest)
     for email in result.added_subscribers:

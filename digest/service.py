@@ -26,6 +26,8 @@ class Service:
         service = cls(settings=settings, db=Database(settings.database_url))
         if check_schema:
             service.db.require_current_schema()
+            # Read (or create) the signing key now, never from inside another write transaction.
+            _ = service.signer
         return service
 
     @cached_property
