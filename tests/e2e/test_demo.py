@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
-REQUIRED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe",
-                    "List-Unsubscribe-Post", "List-Id")
+REQUIRED_HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "List-Id",
+)
 
 
 def digest_script() -> str:
@@ -26,8 +34,15 @@ def digest_script() -> str:
 
 def run_demo(folder: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    return subprocess.run([digest_script(), "demo"], cwd=folder, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        [digest_script(), "demo"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_demo_writes_one_readable_email_per_sample_subscriber_and_rerun_sends_none(
@@ -56,8 +71,15 @@ def test_demo_writes_one_readable_email_per_sample_subscriber_and_rerun_sends_no
 
 def test_commands_refuse_a_database_without_schema(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    result = subprocess.run([digest_script(), "papers", "list"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [digest_script(), "papers", "list"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 1
     assert "digest db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
@@ -66,7 +88,14 @@ def test_commands_refuse_a_database_without_schema(tmp_path: Path) -> None:
 def test_invalid_configuration_is_one_clear_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
     env["DIGEST_SMTP_URL"] = "http://not-smtp"
-    result = subprocess.run([digest_script(), "db", "upgrade"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [digest_script(), "db", "upgrade"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: invalid configuration: DIGEST_SMTP_URL")

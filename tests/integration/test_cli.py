@@ -16,8 +16,11 @@ runner = CliRunner()
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    values = {"DIGEST_DATABASE_URL": database_url, "DIGEST_OUTBOX_DIR": str(tmp_path / "outbox"),
-              "DIGEST_SECRET_KEY": "cli-test-key"}
+    values = {
+        "DIGEST_DATABASE_URL": database_url,
+        "DIGEST_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "DIGEST_SECRET_KEY": "cli-test-key",
+    }
     assert runner.invoke(app, ["db", "upgrade"], env=values).exit_code == 0
     return values
 
@@ -29,14 +32,25 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 
 def test_papers_list_json_has_the_contract_fields(env: dict[str, str]) -> None:
-    files = [arg for path in sorted(samples_dir().glob("arxiv-rss-*.xml"))
-             for arg in ("--file", str(path))]
+    files = [
+        arg
+        for path in sorted(samples_dir().glob("arxiv-rss-*.xml"))
+        for arg in ("--file", str(path))
+    ]
     out = cli(env, "ingest", *files)
     assert "new 3, updated 0, duplicates 0, failed 0" in out
     papers = json.loads(cli(env, "papers", "list", "--json"))
     assert len(papers) == 9
-    for field in ("id", "title", "url", "authors", "categories", "version", "first_seen",
-                  "sources"):
+    for field in (
+        "id",
+        "title",
+        "url",
+        "authors",
+        "categories",
+        "version",
+        "first_seen",
+        "sources",
+    ):
         assert field in papers[0]
     assert isinstance(papers[0]["authors"], list) and papers[0]["authors"]
     since = json.loads(cli(env, "papers", "list", "--since", "2026-04-28", "--json"))
@@ -44,8 +58,19 @@ def test_papers_list_json_has_the_contract_fields(env: dict[str, str]) -> None:
 
 
 def test_subscribers_add_show_list_remove(env: dict[str, str]) -> None:
-    cli(env, "subscribers", "add", "ada@example.org", "--topic", "reward models:2",
-        "--topic", "DPO", "--exclude", "robotics", "--confirmed")
+    cli(
+        env,
+        "subscribers",
+        "add",
+        "ada@example.org",
+        "--topic",
+        "reward models:2",
+        "--topic",
+        "DPO",
+        "--exclude",
+        "robotics",
+        "--confirmed",
+    )
     shown = json.loads(cli(env, "subscribers", "show", "ada@example.org", "--json"))
     assert shown["email"] == "ada@example.org"
     assert shown["state"] == "confirmed"
@@ -55,7 +80,8 @@ def test_subscribers_add_show_list_remove(env: dict[str, str]) -> None:
     cli(env, "subscribers", "add", "ada@example.org", "--topic", "diffusion")
     listed = json.loads(cli(env, "subscribers", "list", "--json"))
     assert [(s["email"], s["topics"], s["state"]) for s in listed] == [
-        ("ada@example.org", ["diffusion"], "confirmed")]
+        ("ada@example.org", ["diffusion"], "confirmed")
+    ]
     cli(env, "subscribers", "remove", "ada@example.org")
     assert json.loads(cli(env, "subscribers", "list", "--json")) == []
 
@@ -80,8 +106,9 @@ def test_preview_json_lists_scored_picks_with_reasons(env: dict[str, str]) -> No
     files = [arg for path in sorted(samples_dir().iterdir()) for arg in ("--file", str(path))]
     cli(env, "ingest", *files)
     cli(env, "subscribers", "add", "ada@example.org", "--topic", "LLM agents", "--confirmed")
-    picks = json.loads(cli(env, "preview", "ada@example.org", "--date", "2026-04-30",
-                           "--limit", "5", "--json"))
+    picks = json.loads(
+        cli(env, "preview", "ada@example.org", "--date", "2026-04-30", "--limit", "5", "--json")
+    )
     assert 0 < len(picks) <= 5
     for pick in picks:
         assert {"id", "title", "url", "score", "reasons"} <= set(pick)
@@ -99,5 +126,6 @@ def test_run_dry_run_sends_nothing_and_run_sends_once(env: dict[str, str], tmp_p
     assert "sent 0" in cli(env, "run", "--date", "2026-04-30")
     rows = json.loads(cli(env, "deliveries", "list", "--json"))
     assert [(r["email"], r["date"], r["state"], r["attempts"]) for r in rows] == [
-        ("ada@example.org", "2026-04-30", "sent", 1)]
+        ("ada@example.org", "2026-04-30", "sent", 1)
+    ]
     assert "last_code" in rows[0]

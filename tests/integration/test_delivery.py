@@ -35,20 +35,28 @@ def sink() -> SmtpSink:
 
 def smtp_service(database_url: str, tmp_path: Path, sink: SmtpSink, **extra: object) -> Service:
     Database(database_url).upgrade()
-    service = Service.open(make_settings(database_url, tmp_path, smtp_url=sink.url + "?timeout=3",
-                                         **extra))
+    service = Service.open(
+        make_settings(database_url, tmp_path, smtp_url=sink.url + "?timeout=3", **extra)
+    )
     pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=NOW)
     with service.db.session() as session:
         for address in READERS:
-            subscribers.upsert_subscriber(session, address, now=NOW, state="confirmed",
-                                          profile_changes={"topics": (Topic("LLM agents"),)})
+            subscribers.upsert_subscriber(
+                session,
+                address,
+                now=NOW,
+                state="confirmed",
+                profile_changes={"topics": (Topic("LLM agents"),)},
+            )
     return service
 
 
 def states(service: Service) -> dict[str, tuple[str, int, int | None]]:
     with service.db.session() as session:
-        return {email: (row.state, row.attempts, row.last_code)
-                for row, email in deliveries.list_deliveries(session)}
+        return {
+            email: (row.state, row.attempts, row.last_code)
+            for row, email in deliveries.list_deliveries(session)
+        }
 
 
 def received(sink: SmtpSink) -> Counter[str]:
@@ -64,9 +72,11 @@ def test_4xx_is_deferred_then_retried_and_5xx_fails_and_suspends(
     report = pipeline.run_daily(service, DAY, now=NOW, ingest=False)
     assert report.delivery is not None
     assert (report.delivery.sent, report.delivery.deferred, report.delivery.failed) == (1, 1, 1)
-    assert states(service) == {"ada@example.org": ("sent", 1, 250),
-                               "bob@example.org": ("deferred", 1, 450),
-                               "cyd@example.org": ("failed", 1, 550)}
+    assert states(service) == {
+        "ada@example.org": ("sent", 1, 250),
+        "bob@example.org": ("deferred", 1, 450),
+        "cyd@example.org": ("failed", 1, 550),
+    }
     with service.db.session() as session:
         assert subscribers.get_row(session, "cyd@example.org").state == "suspended"
 
@@ -97,14 +107,22 @@ def test_kill_9_mid_send_then_rerun_sends_the_rest_exactly_once(
     service = smtp_service(database_url, tmp_path, sink)
     sink.delay(6, at="message", recipient="bob@example.org", times=1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(DIGEST_DATABASE_URL=database_url, DIGEST_SMTP_URL=sink.url + "?timeout=20",
-               DIGEST_SMTP_POOL_SIZE="1", DIGEST_SECRET_KEY="test-secret-key",
-               DIGEST_BASE_URL="http://digest.test")
+    env.update(
+        DIGEST_DATABASE_URL=database_url,
+        DIGEST_SMTP_URL=sink.url + "?timeout=20",
+        DIGEST_SMTP_POOL_SIZE="1",
+        DIGEST_SECRET_KEY="test-secret-key",
+        DIGEST_BASE_URL="http://digest.test",
+    )
     script = Path(sys.executable).with_name("digest")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "digest"]
-    process = subprocess.Popen([*command, "run", "--date", DAY.isoformat(), "--no-ingest"],
-                               env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [*command, "run", "--date", DAY.isoformat(), "--no-ingest"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         with service.db.session() as session:

@@ -26,12 +26,17 @@ def ingest_samples(service: Service) -> list[pipeline.IngestReport]:
     return pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=NOW)
 
 
-def add_subscriber(service: Service, email_address: str, *topics: str, exclude: tuple[str, ...] = ()
-                   ) -> None:
+def add_subscriber(
+    service: Service, email_address: str, *topics: str, exclude: tuple[str, ...] = ()
+) -> None:
     with service.db.session() as session:
         subscribers.upsert_subscriber(
-            session, email_address, now=NOW, state="confirmed",
-            profile_changes={"topics": tuple(Topic(t) for t in topics), "exclude": exclude})
+            session,
+            email_address,
+            now=NOW,
+            state="confirmed",
+            profile_changes={"topics": tuple(Topic(t) for t in topics), "exclude": exclude},
+        )
 
 
 def outbox_messages(service: Service) -> list[email.message.EmailMessage]:
@@ -60,14 +65,18 @@ def test_ingesting_the_same_file_again_only_finds_duplicates(service: Service) -
     assert (second.new, second.updated, second.duplicates) == (0, 0, 3)
 
 
-def test_a_new_version_updates_the_paper_and_keeps_first_seen(service: Service, tmp_path: Path
-                                                              ) -> None:
+def test_a_new_version_updates_the_paper_and_keeps_first_seen(
+    service: Service, tmp_path: Path
+) -> None:
     original = samples_dir() / "arxiv-rss-cs.CL-2026-04-27.xml"
     pipeline.ingest_files(service, [original], now=NOW)
     revised = tmp_path / "cs.CL-replaced.xml"
     text = original.read_text().replace("2604.22027v1", "2604.22027v2")
-    revised.write_text(text.replace("Shared Lexical Task Representations",
-                                    "Shared Lexical Task Representations (revised)"))
+    revised.write_text(
+        text.replace(
+            "Shared Lexical Task Representations", "Shared Lexical Task Representations (revised)"
+        )
+    )
     later = NOW + dt.timedelta(days=3)
     (report,) = pipeline.ingest_files(service, [revised], now=later)
     assert report.updated == 1 and report.new == 0
@@ -103,8 +112,9 @@ def test_next_day_never_repeats_a_paper(service: Service) -> None:
     ingest_samples(service)
     add_subscriber(service, "ada@example.org", "LLM agents", "reinforcement learning")
     pipeline.run_daily(service, DAY, now=NOW, ingest=False)
-    next_day = pipeline.run_daily(service, DAY + dt.timedelta(days=1),
-                                  now=NOW + dt.timedelta(days=1), ingest=False)
+    next_day = pipeline.run_daily(
+        service, DAY + dt.timedelta(days=1), now=NOW + dt.timedelta(days=1), ingest=False
+    )
     with service.db.session() as session:
         rows = deliveries.list_deliveries(session)
         sid = subscribers.get_row(session, "ada@example.org").id
@@ -186,7 +196,8 @@ def test_a_stale_schema_is_refused(tmp_path: Path) -> None:
 
 def test_journal_feed_papers_are_keyed_by_doi(service: Service) -> None:
     (report,) = pipeline.ingest_files(
-        service, [FIXTURES / "journals" / "nature-current-2024-07-18.rss"], now=NOW)
+        service, [FIXTURES / "journals" / "nature-current-2024-07-18.rss"], now=NOW
+    )
     assert report.new > 0
     with service.db.session() as session:
         stored = papers.list_papers(session)
