@@ -76,7 +76,7 @@ def listing_entry(entry: Entry, now: dt.datetime) -> FeedItem | DroppedItem:
         abstract=match["abstract"] if match else description,
         authors=_split_authors(entry),
         categories=[tag.get("term") for tag in entry.get("tags") or ()],
-        published=entry.get("published_parsed") or entry.get("updated_parsed"),
+        published=dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"),
         url=url,
         pdf_url=pdf_url,
         arxiv_id=arxiv_id,
@@ -114,7 +114,7 @@ def api_entry(entry: Entry, now: dt.datetime) -> FeedItem | DroppedItem:
         authors=[author.get("name") for author in entry.get("authors") or ()],
         categories=categories,
         published=entry.get("published_parsed"),
-        updated=entry.get("updated_parsed"),
+        updated=dict.get(entry, "updated_parsed"),  # entry.get would fall back to published
         url=url,
         pdf_url=pdf_url or default_pdf,
         code_url=code.group(0).rstrip(".") if code else None,

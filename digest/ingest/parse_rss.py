@@ -115,8 +115,8 @@ def rss_entry(entry: Entry, kind: str, now: dt.datetime) -> FeedItem | DroppedIt
         fields["mention_url"] = _discussion_url(entry, kind, arxiv_id, link)
     item = sanitized_item(
         now=now,
-        published=entry.get("published_parsed") or entry.get("updated_parsed"),
-        updated=entry.get("updated_parsed"),
+        published=dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"),
+        updated=dict.get(entry, "updated_parsed"),  # entry.get would fall back to published
         weight=weight.group(1) if weight else 0.0,
         arxiv_id=arxiv_id,
         doi=doi,

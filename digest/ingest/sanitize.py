@@ -47,6 +47,7 @@ _BLOCK_TAGS = frozenset(
     for slash in ("", "/")
 )
 _PARTIAL_TAG_AT_END = re.compile(r"<[^<>]*\Z")
+_UNCLOSED_TAG_AT_END = re.compile(r"<[A-Za-z][\w-]*\s+[A-Za-z_:][-\w:.]*\s*=[^<>]*\Z")
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
@@ -64,7 +65,7 @@ def _strip_markup(text: str) -> str:
     if "<" in cleaned and _REAL_TAG.search(cleaned):
         # Markup that was escaped twice in the feed: strip it too rather than store "<script>".
         cleaned = html.unescape(nh3.clean(_TAG_OR_LT.sub(_mark_tags, cleaned), tags=set()))
-    return cleaned
+    return _UNCLOSED_TAG_AT_END.sub("", cleaned)
 
 
 def clean_text(value: object, limit: int) -> str:
