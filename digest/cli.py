@@ -170,6 +170,19 @@ def preview(
         typer.echo("nothing matches this subscriber in the window before that date")
 
 
+def parse_now(value: str | None) -> dt.datetime:
+    """--now: an ISO time; without a zone it is UTC."""
+    if value is None:
+        return utcnow()
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise DigestError(
+            f"--now must be an ISO time like 2026-03-29T07:00:00+02:00: {value!r}"
+        ) from None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
 @app.command()
 def run(
     date: DateOpt = None,
@@ -178,12 +191,28 @@ def run(
     ] = False,
     to: Annotated[str | None, typer.Option("--to", help="Only this subscriber.")] = None,
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Skip fetching sources.")] = False,
+    due: Annotated[
+        bool, typer.Option("--due", help="Only the digests due now in each subscriber's zone.")
+    ] = False,
+    now: Annotated[str | None, typer.Option("--now", help="Pretend it is this ISO time.")] = None,
 ) -> None:
     """The daily job once: ingest configured sources, rank, render, deliver."""
     service = open_service()
-    day = date.date() if date else today()
+    moment = parse_now(now)
+    if due:
+        due_report = pipeline.run_due(service, now=moment, dry_run=dry_run)
+        for plan in due_report.plans:
+            typer.echo(
+                f"digest {plan.date}: {plan.planned} due digests recorded"
+                + (f", {len(plan.previews)} would be sent" if dry_run else "")
+            )
+        if not due_report.plans:
+            typer.echo("no digest is due at " + moment.isoformat())
+        print_delivery_report(due_report.delivery)
+        return
+    day = date.date() if date else moment.date()
     report = pipeline.run_daily(
-        service, day, now=utcnow(), dry_run=dry_run, to=to, ingest=not no_ingest
+        service, day, now=moment, dry_run=dry_run, to=to, ingest=not no_ingest
     )
     print_ingest_reports(report.ingest)
     plan = report.plan

@@ -39,6 +39,9 @@ _HF_FIELD = re.compile(
 )
 _PUBLISHED_ONLINE = re.compile(r"^\s*<p>[^<]{0,200}Published online:.*?</p>", re.S | re.I)
 
+# A mention feed's ordinary entry (a story not about a paper): skipped, not a failure.
+NO_PAPER_LINK = "no paper link"
+
 
 def rss_kind(feed: Any) -> str:
     """social, hf-daily, journal or rss: what the feed is, judged from its home page and ids."""
@@ -91,7 +94,7 @@ def rss_entry(entry: Entry, kind: str, now: dt.datetime) -> FeedItem | DroppedIt
     if not own:
         arxiv_id, doi = _linked_identity(body)
     if not (arxiv_id or doi):
-        return DroppedItem("no paper link", one_line(link or entry.get("title") or ""))
+        return DroppedItem(NO_PAPER_LINK, one_line(link or entry.get("title") or ""))
     is_mention = kind in ("social", "hf-daily") or not own
     weight = _WEIGHT.search(body[:200_000])
     fields: dict[str, Any] = {

@@ -193,3 +193,11 @@ def record_hard_bounce(
 
 def all_rows(session: Session) -> list[SubscriberRow]:
     return list(session.scalars(select(SubscriberRow).order_by(SubscriberRow.id)))
+
+
+def confirmed_with_pause(session: Session) -> list[tuple[Subscriber, dt.date | None]]:
+    """Confirmed subscribers with the date their pause ends (None when not paused)."""
+    query = (
+        select(SubscriberRow).where(SubscriberRow.state == "confirmed").order_by(SubscriberRow.id)
+    )
+    return [(to_subscriber(row), row.paused_until) for row in session.scalars(query)]
