@@ -43,15 +43,16 @@ def test_due_sends_only_whom_the_local_clock_says_and_only_once(service: Service
     # 19:30 UTC on 29 April: 07:30 on 30 April in Auckland, 21:30 on 29 April in Berlin.
     evening = dt.datetime(2026, 4, 29, 19, 30, tzinfo=dt.UTC)
     pipeline.run_due(service, now=evening)
-    assert sent(service) == [("auckland@example.org", "2026-04-30")]
+    first = [("auckland@example.org", "2026-04-30"), ("berlin@example.org", "2026-04-29")]
+    assert sent(service) == first
     pipeline.run_due(service, now=evening + dt.timedelta(minutes=5))
-    assert sent(service) == [("auckland@example.org", "2026-04-30")]
-    # 05:10 UTC on 30 April: 07:10 in Berlin (CEST).
+    assert sent(service) == first
+    # 04:50 UTC on 30 April is 06:50 in Berlin (CEST): not yet.
+    pipeline.run_due(service, now=dt.datetime(2026, 4, 30, 4, 50, tzinfo=dt.UTC))
+    assert sent(service) == first
+    # 05:10 UTC is 07:10 in Berlin: the 30 April digest.
     pipeline.run_due(service, now=dt.datetime(2026, 4, 30, 5, 10, tzinfo=dt.UTC))
-    assert sent(service) == [
-        ("auckland@example.org", "2026-04-30"),
-        ("berlin@example.org", "2026-04-30"),
-    ]
+    assert sent(service) == [*first, ("berlin@example.org", "2026-04-30")]
 
 
 def test_catching_up_after_downtime_sends_one_digest_not_one_per_missed_tick(
