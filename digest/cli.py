@@ -290,11 +290,29 @@ def deliveries_retry(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Serve the web site only.")
+    ] = False,
 ) -> None:
     """The web site (subscribe, confirm, manage, unsubscribe) and the scheduler."""
+    from digest.scheduler import start_for_serve
     from digest.web.server import serve as serve_web
 
-    serve_web(open_service(), host=host, port=port)
+    service = open_service()
+    running = None if no_scheduler else start_for_serve(service)
+    try:
+        serve_web(service, host=host, port=port)
+    finally:
+        if running is not None:
+            running.stop()
+
+
+@app.command()
+def scheduler() -> None:
+    """The scheduled jobs (ingest, send what is due) without the web site."""
+    from digest.scheduler import run_forever
+
+    run_forever(open_service())
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -116,3 +116,55 @@ class Database:
     def get_value(self, key: str) -> str | None:
         with self.session() as session:
             return session.scalar(select(KeyValue.value).where(KeyValue.key == key))
+
+
+class SchedulerLock:
+    """Only one scheduler per database: a file lock for SQLite, an advisory lock for PostgreSQL.
+
+    On PostgreSQL the lock lives as long as one dedicated connection, so a crashed leader
+    releases it by itself.
+    """
+
+    ADVISORY_KEY = 0x64696765  # "dige"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._file: Any = None
+        self._connection: Any = None
+
+    def acquire(self) -> None:
+        if self.db.is_sqlite:
+            self._acquire_file()
+            return
+        connection = self.db.engine.connect()
+        got = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({self.ADVISORY_KEY})")
+        if not got.scalar():
+            connection.close()
+            raise DigestError("another digest scheduler already runs on this database")
+        connection.commit()
+        self._connection = connection
+
+    def _acquire_file(self) -> None:
+        import fcntl
+
+        path = (self.db.engine.url.database or "digest.db") + ".scheduler.lock"
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise DigestError(
+                f"another digest scheduler already runs on {self.db.safe_url} (lock {path}); "
+                "SQLite supports one: stop it, or use PostgreSQL for several replicas"
+            ) from None
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._connection is not None:
+            self._connection.exec_driver_sql(f"SELECT pg_advisory_unlock({self.ADVISORY_KEY})")
+            self._connection.commit()
+            self._connection.close()
+            self._connection = None
