@@ -58,7 +58,7 @@ def _log_event(event: JobExecutionEvent) -> None:
 
 
 def build_scheduler(service: Service) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
     scheduler.add_listener(_log_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     # arXiv announces at 20:00 US Eastern, Sunday to Thursday: 00:00-01:00 UTC Monday to Friday.
     scheduler.add_job(
@@ -67,9 +67,7 @@ def build_scheduler(service: Service) -> BackgroundScheduler:
         args=[service],
         id="ingest-announcement",
     )
-    scheduler.add_job(
-        ingest_job, CronTrigger(minute=15), args=[service], id="ingest-hourly", **JOB_DEFAULTS
-    )
+    scheduler.add_job(ingest_job, CronTrigger(minute=15), args=[service], id="ingest-hourly")
     scheduler.add_job(
         due_job,
         IntervalTrigger(minutes=TICK_MINUTES),
