@@ -1,0 +1,159 @@
+"""The public pages: trending papers with the subscribe box, search, browse by date, health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from digest import rank
+from digest.models import Paper, TrendSignal
+from digest.render import excerpt, safe_url, shorten_authors
+from digest.store import archive, papers
+from digest.web.pages import page, web
+
+SHOWN = 30
+SEARCH_MAX_CHARS = 200
+
+
+@dataclass(frozen=True)
+class PaperCard:
+    """One paper as the home page lists it: strings ready to print, unsafe URLs dropped."""
+
+    title: str
+    url: str | None
+    authors: str
+    categories: str
+    excerpt: str
+    why: str
+    pdf_url: str | None
+    code_url: str | None
+    day: dt.date | None
+
+
+def why_trending(signal: TrendSignal | None) -> str:
+    """'in 3 sources · 12 upvotes · cross-listed', or '' when nothing stands out."""
+    if signal is None:
+        return ""
+    parts = []
+    if signal.sources >= 2:
+        parts.append(f"in {signal.sources} sources")
+    if signal.mentions:
+        parts.append(f"{signal.mentions} mention{'s' if signal.mentions != 1 else ''}")
+    upvotes = int(signal.upvotes)
+    if upvotes:
+        parts.append(f"{upvotes} upvote{'s' if upvotes != 1 else ''}")
+    if signal.cross_listed:
+        parts.append("cross-listed")
+    return " · ".join(parts)
+
+
+def paper_card(paper: Paper, signal: TrendSignal | None) -> PaperCard:
+    return PaperCard(
+        title=" ".join(paper.title.split()),
+        url=safe_url(paper.url),
+        authors=shorten_authors(paper.authors, shown=4),
+        categories=", ".join(paper.categories[:4]),
+        excerpt=excerpt(paper.abstract, limit=320, sentences=2),
+        why=why_trending(signal),
+        pdf_url=safe_url(paper.pdf_url),
+        code_url=safe_url(paper.code_url),
+        day=paper.published.date() if paper.published else None,
+    )
+
+
+def _parse_day(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _trending_cards(request: Request, day: dt.date) -> list[PaperCard]:
+    """The window's papers, most talked-about first, scored as the digest scores trending."""
+    ctx = web(request)
+    window = ctx.service.settings.window_days
+    with ctx.service.db.session() as session:
+        candidates = papers.papers_in_window(session, day, window)
+        signals = papers.trend_signals(session, [p.id for p in candidates])
+    as_of = min(ctx.clock(), papers.day_start(day) + dt.timedelta(days=1))
+    scored = sorted(
+        candidates,
+        key=lambda p: (-rank.trending_score(signals.get(p.id), p, as_of), -p.id),
+    )
+    return [paper_card(p, signals.get(p.id)) for p in scored[:SHOWN]]
+
+
+async def home(request: Request) -> Response:
+    ctx = web(request)
+    query = request.query_params.get("q", "").strip()[:SEARCH_MAX_CHARS]
+    asked_day = _parse_day(request.query_params.get("date"))
+    with ctx.service.db.session() as session:
+        newest = papers.newest_announcement(session)
+        if query:
+            found = archive.search_papers(session, query, limit=SHOWN)
+            signals = papers.trend_signals(session, [p.id for p in found])
+    if query:
+        cards = [paper_card(p, signals.get(p.id)) for p in found]
+        return page(
+            request,
+            "home.html",
+            mode="search",
+            query=query,
+            cards=cards,
+            day=None,
+            newest=newest,
+            previous_day=None,
+            next_day=None,
+            bad_date=False,
+        )
+    day = asked_day or newest
+    cards = _trending_cards(request, day) if day else []
+    previous_day = day - dt.timedelta(days=1) if day else None
+    next_day = day + dt.timedelta(days=1) if day and newest and day < newest else None
+    return page(
+        request,
+        "home.html",
+        mode="trending",
+        query="",
+        cards=cards,
+        day=day,
+        newest=newest,
+        previous_day=previous_day,
+        next_day=next_day,
+        bad_date=bool(request.query_params.get("date")) and asked_day is None,
+    )
+
+
+async def stylesheet(request: Request) -> Response:
+    return Response(
+        request.app.state.css,
+        media_type="text/css",
+        headers={"cache-control": "public, max-age=86400"},
+    )
+
+
+async def healthz(request: Request) -> Response:
+    """200 when the database answers and its schema is the one the code needs, else 503."""
+    db = web(request).service.db
+    try:
+        current = db.current_revision()
+    except Exception:
+        return JSONResponse(
+            {"status": "error", "database": False, "schema": "unknown"}, status_code=503
+        )
+    if current != db.head_revision():
+        return JSONResponse({"status": "error", "database": True, "schema": "behind"}, 503)
+    return JSONResponse({"status": "ok", "database": True, "schema": "current"})
+
+
+routes = [
+    Route("/", home, methods=["GET", "HEAD"]),
+    Route("/static/style.css", stylesheet, methods=["GET", "HEAD"]),
+    Route("/healthz", healthz, methods=["GET", "HEAD"]),
+]

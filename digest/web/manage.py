@@ -1,0 +1,153 @@
+"""The manage page behind a signed link: edit the profile, preview the next digest, export, delete.
+
+The preview is :func:`digest.pipeline.preview`, the same ranking the email uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from digest import pipeline
+from digest.cli_subscribers import WEEKDAYS
+from digest.models import Digest, Subscriber
+from digest.render import group_picks
+from digest.store import feedback, papers, subscribers
+from digest.web.forms import FormError, parse_manage_form, topic_lines
+from digest.web.pages import csrf_failed, csrf_ok, page, read_form, subscriber_ref, verify_link, web
+
+log = logging.getLogger(__name__)
+
+PREVIEW_LIMIT = 10
+
+
+def form_values(subscriber: Subscriber, paused_until: dt.date | None) -> dict[str, Any]:
+    """What the form shows for a stored subscriber (the same keys the form posts)."""
+    profile = subscriber.profile
+    return {
+        "topics": topic_lines(profile.topics),
+        "exclude": "\n".join(profile.exclude),
+        "categories": "\n".join(profile.categories),
+        "authors": "\n".join(profile.authors),
+        "per_digest": str(profile.per_digest),
+        "trending": f"{profile.trending:g}",
+        "timezone": subscriber.timezone,
+        "send_hour": str(subscriber.send_hour),
+        "frequency": subscriber.frequency,
+        "weekday": WEEKDAYS[subscriber.weekday % 7],
+        "paused_until": paused_until.isoformat() if paused_until else "",
+    }
+
+
+def _preview(request: Request, subscriber: Subscriber) -> tuple[Digest, dt.date]:
+    ctx = web(request)
+    now = ctx.clock()
+    with ctx.service.db.session() as session:
+        day = papers.newest_announcement(session) or now.date()
+    digest, _ = pipeline.preview(ctx.service, subscriber.email, day, now=now)
+    return digest, day
+
+
+def _manage_page(
+    request: Request,
+    token: str,
+    subscriber: Subscriber,
+    values: dict[str, Any],
+    *,
+    error: FormError | None = None,
+    saved: bool = False,
+) -> Response:
+    service = web(request).service
+    links = service.links.for_subscriber(subscriber)
+    digest, day = _preview(request, subscriber)
+    return page(
+        request,
+        "manage.html",
+        status_code=400 if error else 200,
+        token=token,
+        subscriber=subscriber,
+        values=values,
+        error=error,
+        saved=saved,
+        links=links,
+        preview_day=day,
+        preview_groups=group_picks(digest, links),
+        preview_count=len(digest.picks),
+        weekdays=WEEKDAYS,
+    )
+
+
+async def manage(request: Request) -> Response:
+    token = request.path_params["token"]
+    _, subscriber = verify_link(request, "manage", token)
+    ctx = web(request)
+    if request.method != "POST":
+        with ctx.service.db.session() as session:
+            paused = subscribers.get_row(session, subscriber.email).paused_until
+        saved = request.query_params.get("saved") == "1"
+        return _manage_page(
+            request, token, subscriber, form_values(subscriber, paused), saved=saved
+        )
+    form = await read_form(request)
+    if not csrf_ok(request, form):
+        return csrf_failed(request)
+    now = ctx.clock()
+    try:
+        changes = parse_manage_form(form, today=now.date())
+    except FormError as exc:
+        values = {key: form.get(key, "") for key in form_values(subscriber, None)}
+        return _manage_page(request, token, subscriber, values, error=exc)
+    with ctx.service.db.session() as session:
+        row, _ = subscribers.upsert_subscriber(
+            session,
+            subscriber.email,
+            now=now,
+            profile_changes=changes.profile,
+            schedule=changes.schedule,
+        )
+        row.paused_until = changes.paused_until
+    log.info("%s changed their profile on the web", subscriber_ref(subscriber))
+    return RedirectResponse(f"/manage/{token}?saved=1", status_code=303)
+
+
+async def export(request: Request) -> Response:
+    """Everything stored about the subscriber, as a JSON download."""
+    _, subscriber = verify_link(request, "manage", request.path_params["token"])
+    with web(request).service.db.session() as session:
+        data = subscribers.subscriber_json(subscribers.get_row(session, subscriber.email))
+        data["feedback"] = [
+            {"paper_id": paper_id, "direction": direction}
+            for paper_id, direction in sorted(feedback.feedback_for(session, subscriber.id).items())
+        ]
+    return JSONResponse(
+        data,
+        headers={"content-disposition": 'attachment; filename="my-digest-data.json"'},
+    )
+
+
+async def delete(request: Request) -> Response:
+    """GET asks once more; POST deletes the subscriber and all their data but a suppression hash."""
+    token = request.path_params["token"]
+    _, subscriber = verify_link(request, "manage", token)
+    if request.method != "POST":
+        return page(request, "delete.html", token=token)
+    form = await read_form(request)
+    if not csrf_ok(request, form):
+        return csrf_failed(request)
+    ctx = web(request)
+    with ctx.service.db.session() as session:
+        subscribers.remove_subscriber(session, subscriber.email, now=ctx.clock())
+    log.info("%s deleted their data", subscriber_ref(subscriber))
+    return page(request, "deleted.html")
+
+
+routes = [
+    Route("/manage/{token}", manage, methods=["GET", "HEAD", "POST"]),
+    Route("/manage/{token}/export.json", export, methods=["GET"]),
+    Route("/manage/{token}/delete", delete, methods=["GET", "HEAD", "POST"]),
+]

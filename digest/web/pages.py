@@ -1,0 +1,179 @@
+"""What every page handler shares: the app's context, rendering, CSRF checks, signed links.
+
+Handlers get the :class:`WebContext` from ``request.app.state.web``; nothing here is global.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from digest.addresses import email_hash
+from digest.models import Subscriber
+from digest.render import format_day, safe_url, shorten_authors
+from digest.service import Service
+from digest.store import subscribers
+from digest.tokens import InvalidToken, TokenClaims
+from digest.web.security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RateLimits, cookie_options
+
+log = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 64 * 1024
+
+
+@dataclass
+class WebContext:
+    service: Service
+    templates: Environment
+    csrf: CsrfTokens
+    limits: RateLimits
+    clock: Callable[[], dt.datetime]
+    https: bool
+    css_version: str
+
+
+def template_environment(folder: Path) -> Environment:
+    """Jinja2 for the web pages: autoescape on for every template, undefined names fail loudly."""
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(day=format_day, safe_url=safe_url, authors=shorten_authors)
+    return env
+
+
+def css_version(css: str) -> str:
+    return hashlib.sha256(css.encode("utf-8")).hexdigest()[:10]
+
+
+def web(request: Request) -> WebContext:
+    context: WebContext = request.app.state.web
+    return context
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _csrf_cookie(request: Request) -> tuple[str, bool]:
+    """(the browser's CSRF value, whether it is new and must be set on the response)."""
+    value = request.cookies.get(CSRF_COOKIE)
+    if value and 16 <= len(value) <= 64:
+        return value, False
+    fresh: str | None = getattr(request.state, "csrf_new", None)
+    if fresh is None:
+        fresh = request.state.csrf_new = CsrfTokens.new_cookie_value()
+    return fresh, True
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    background: BackgroundTask | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page with the CSRF token its forms need, setting the cookie the first time."""
+    ctx = web(request)
+    cookie, is_new = _csrf_cookie(request)
+    html = ctx.templates.get_template(template).render(
+        csrf_field=CSRF_FIELD,
+        csrf_token=ctx.csrf.form_token(cookie),
+        css_version=ctx.css_version,
+        list_name=ctx.service.settings.list_name,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code, background=background)
+    if is_new:
+        response.set_cookie(CSRF_COOKIE, cookie, **cookie_options(ctx.https))
+    return response
+
+
+def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+    return page(request, "error.html", status_code=status_code, title=title, message=message)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, refusing oversized bodies before they are parsed."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
+        raise FormTooLarge()
+    return await request.form(max_files=0, max_fields=200, max_part_size=MAX_FORM_BYTES)
+
+
+class FormTooLarge(Exception):
+    """A POST body larger than any form of ours can be."""
+
+
+def csrf_ok(request: Request, form: FormData) -> bool:
+    token = form.get(CSRF_FIELD)
+    return web(request).csrf.is_valid(
+        request.cookies.get(CSRF_COOKIE), token if isinstance(token, str) else None
+    )
+
+
+def csrf_failed(request: Request) -> HTMLResponse:
+    return error_page(
+        request,
+        403,
+        "This form has expired",
+        "For your safety the form must be sent from this site's page. Go back, reload the page "
+        "and send it again.",
+    )
+
+
+class LinkRejected(Exception):
+    """A signed link that cannot be used: the reason is fit to show the person who clicked."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def verify_link(request: Request, purpose: str, token: str) -> tuple[TokenClaims, Subscriber]:
+    """The claims and the subscriber a signed link names, or :class:`LinkRejected`.
+
+    The link must be signed for ``purpose``, within its lifetime, and name a subscriber whose
+    address is still the one it was sent to.
+    """
+    service = web(request).service
+    try:
+        claims = service.signer.verify(purpose, token)
+    except InvalidToken as exc:
+        raise LinkRejected(exc.reason) from None
+    with service.db.session() as session:
+        subscriber = subscribers.get_subscriber_by_id(session, claims.subscriber_id)
+    if subscriber is None or email_hash(subscriber.email)[:16] != claims.email_hash:
+        raise LinkRejected("this link belongs to a subscription that no longer exists")
+    return claims, subscriber
+
+
+def link_rejected_page(request: Request, exc: LinkRejected) -> HTMLResponse:
+    return error_page(
+        request,
+        400,
+        "This link cannot be used",
+        f"Sorry: {exc.reason}. Links in our emails expire after a while; the newest email "
+        "we sent you has fresh ones, or you can subscribe again from the home page.",
+    )
+
+
+def subscriber_ref(subscriber: Subscriber) -> str:
+    """How logs name a subscriber: by id, never by address."""
+    return f"subscriber {subscriber.id}"

@@ -1,0 +1,164 @@
+"""Sign-up with double opt-in: the form, the "check your inbox" page, the confirm button.
+
+Whatever address is entered, the answer is the same page, so the form never tells anyone who
+is subscribed. What differs happens only in the mailbox of the address itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from digest.addresses import email_hash, normalize_email
+from digest.errors import InvalidEmail
+from digest.models import RenderedEmail, Subscriber, Topic
+from digest.service import Service
+from digest.store import subscribers
+from digest.web.forms import FormError, field_text, parse_topics, topic_lines
+from digest.web.mail import send_in_background
+from digest.web.pages import (
+    client_ip,
+    csrf_failed,
+    csrf_ok,
+    error_page,
+    page,
+    read_form,
+    subscriber_ref,
+    verify_link,
+    web,
+)
+
+log = logging.getLogger(__name__)
+
+HONEYPOT = "website"
+NO_TOPICS_TRENDING = 1.0  # nothing to match yet: send what everyone is reading
+
+
+def _topic_strings(topics: tuple[Topic, ...]) -> list[str]:
+    return topic_lines(topics).splitlines()
+
+
+def prepare_signup_email(
+    service: Service, address: str, topics: tuple[Topic, ...], *, now: dt.datetime
+) -> tuple[RenderedEmail, Subscriber, str]:
+    """Record the request and choose the one email it earns: (rendered, recipient, kind).
+
+    A new or unconfirmed address stores the topics and gets the confirm link. An unsubscribed
+    or suspended one keeps its row untouched until it confirms; the topics ride in the signed
+    link. A confirmed one is not downgraded: it gets its manage link instead.
+    """
+    carry: list[str] | None = None
+    with service.db.session() as session:
+        row = subscribers.find_row(session, address)
+        if row is None or row.state == "unconfirmed":
+            changes: dict[str, object] = {"topics": topics} if topics else {}
+            if row is None and not topics:
+                changes["trending"] = NO_TOPICS_TRENDING
+            row, _ = subscribers.upsert_subscriber(
+                session, address, now=now, profile_changes=changes or None
+            )
+        elif topics and row.state != "confirmed":
+            carry = _topic_strings(topics)
+        subscriber = subscribers.to_subscriber(row)
+    if subscriber.state == "confirmed":
+        links = service.links.for_subscriber(subscriber)
+        return service.renderer.render_welcome(subscriber, links), subscriber, "manage-link"
+    extra = {"t": carry} if carry else {}
+    token = service.signer.sign("confirm", subscriber.id, subscriber.email, **extra)
+    url = f"{service.links.base_url}/confirm/{token}"
+    shown = [t.text for t in (topics or subscriber.profile.topics)]
+    return service.renderer.render_confirm(subscriber.email, url, shown), subscriber, "confirm"
+
+
+def _form_page(request: Request, *, email: str, topics: str, error: str | None) -> Response:
+    return page(
+        request,
+        "subscribe.html",
+        status_code=400 if error else 200,
+        email=email,
+        topics=topics,
+        error=error,
+        honeypot=HONEYPOT,
+    )
+
+
+async def subscribe_form(request: Request) -> Response:
+    return _form_page(request, email="", topics="", error=None)
+
+
+async def subscribe(request: Request) -> Response:
+    ctx = web(request)
+    form = await read_form(request)
+    if not csrf_ok(request, form):
+        return csrf_failed(request)
+    email_text, topics_text = field_text(form, "email", 320), field_text(form, "topics")
+    if field_text(form, HONEYPOT).strip():
+        log.info("sign-up with the honeypot field filled from %s: ignored", client_ip(request))
+        return page(request, "check_inbox.html")
+    try:
+        address = normalize_email(email_text)
+        topics = parse_topics(topics_text)
+    except InvalidEmail:
+        error = "That does not look like an email address. Please check it and try again."
+        return _form_page(request, email=email_text, topics=topics_text, error=error)
+    except FormError as exc:
+        error = f"Topics: {exc.message}."
+        return _form_page(request, email=email_text, topics=topics_text, error=error)
+    if not ctx.limits.allow_subscribe(client_ip(request), email_hash(address)):
+        response = error_page(
+            request,
+            429,
+            "Too many requests",
+            "We have had many sign-up requests from you or for this address in the last hour. "
+            "Please wait an hour and try again; any email we already sent stays valid.",
+        )
+        response.headers["retry-after"] = "3600"
+        return response
+    now = ctx.clock()
+    rendered, recipient, kind = prepare_signup_email(ctx.service, address, topics, now=now)
+    log.info("sign-up request for %s: sending %s email", subscriber_ref(recipient), kind)
+    task = send_in_background(ctx.service, rendered, recipient, kind=kind, now=now)
+    return page(request, "check_inbox.html", background=task)
+
+
+async def confirm(request: Request) -> Response:
+    """GET shows one button (mail scanners follow links, people press buttons); POST confirms."""
+    token = request.path_params["token"]
+    claims, subscriber = verify_link(request, "confirm", token)
+    if request.method == "GET":
+        return page(request, "confirm.html", subscriber=subscriber, topics=claims.extra.get("t"))
+    form = await read_form(request)
+    if not csrf_ok(request, form):
+        return csrf_failed(request)
+    ctx = web(request)
+    service, now = ctx.service, ctx.clock()
+    carried = claims.extra.get("t")
+    already = subscriber.state == "confirmed" and not carried
+    if not already:
+        with service.db.session() as session:
+            row = subscribers.get_row(session, subscriber.email)
+            if isinstance(carried, list):
+                topics = parse_topics("\n".join(str(t) for t in carried))
+                subscribers.upsert_subscriber(
+                    session, row.email, now=now, profile_changes={"topics": topics}
+                )
+            subscribers.set_state(session, row, "confirmed", now=now, consent_ip=client_ip(request))
+            subscriber = subscribers.to_subscriber(row)
+        log.info("%s confirmed", subscriber_ref(subscriber))
+    links = service.links.for_subscriber(subscriber)
+    task = None
+    if not already:
+        welcome = service.renderer.render_welcome(subscriber, links)
+        task = send_in_background(service, welcome, subscriber, kind="welcome", now=now)
+    return page(request, "confirmed.html", links=links, subscriber=subscriber, background=task)
+
+
+routes = [
+    Route("/subscribe", subscribe_form, methods=["GET", "HEAD"]),
+    Route("/subscribe", subscribe, methods=["POST"]),
+    Route("/confirm/{token}", confirm, methods=["GET", "HEAD", "POST"]),
+]
