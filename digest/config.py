@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     smtp_pool_size: int = Field(4, ge=1, le=64)
     smtp_messages_per_connection: int = Field(100, ge=1)
     smtp_max_attempts: int = Field(5, ge=1, le=20)
+    smtp_max_per_second: float | None = Field(None, gt=0)
+    bounce_hard_limit: int = Field(1, ge=1)
+    bounce_soft_limit: int = Field(3, ge=1)
+    bounce_soft_days: int = Field(14, ge=1)
+    dkim_key_file: Path | None = None
+    dkim_selector: str | None = None
     http_timeout: float = Field(20.0, gt=0)
     user_agent_contact: str = "digest@localhost"
 
