@@ -1,0 +1,202 @@
+"""One subscriber's profile against the index: topic relevance, exclusions, seeds, authors.
+
+The decisions of *whether* a paper is relevant and *why* live here; ordering and trending live
+in :mod:`digest.rank.select`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from digest.models import Paper, Profile
+from digest.rank.index import CorpusIndex
+from digest.rank.relevance import (
+    Concept,
+    Query,
+    analyse_query,
+    saturate_strength,
+    score_query,
+)
+from digest.rank.text import fold
+
+OTHER_TOPIC_SHARE = 0.3  # a paper's second and further topics count this much
+NAMED_TOPIC_MIN = 0.15  # a topic this relevant is named in the reasons
+EXCLUDE_TITLE_COVERAGE = 0.75  # an exclusion whose informative words are this much in the title
+EXCLUDE_MARGIN = 0.05  # an exclusion must beat the best topic by this to drop a paper
+CATEGORY_BOOST = 0.1
+AUTHOR_BOOST = 0.35
+SEED_SHARE = 0.4
+SEED_TERMS = 12
+SEED_MIN_SIMILARITY = 0.2
+
+
+@dataclass(frozen=True)
+class PaperMatch:
+    """Why a paper is relevant to one profile: the combined relevance and its grounds."""
+
+    relevance: float
+    topic: str | None  # the profile topic it matched best
+    reasons: tuple[str, ...]
+
+
+def _topic_matches(profile: Profile, index: CorpusIndex) -> dict[int, list[tuple[float, str]]]:
+    """Per paper, (weighted relevance, topic text) for every topic that matched, best first."""
+    per_paper: dict[int, list[tuple[float, str]]] = {}
+    for topic in profile.topics:
+        if not topic.text.strip() or topic.weight <= 0:
+            continue
+        for doc, match in score_query(analyse_query(topic.text, index), index).items():
+            weighted = saturate_strength(match.strength * topic.weight)
+            per_paper.setdefault(doc, []).append((weighted, topic.text))
+    for matches in per_paper.values():
+        matches.sort(key=lambda m: (-m[0], m[1]))
+    return per_paper
+
+
+def combine(relevances: Iterable[float], shares: Iterable[float]) -> float:
+    """Noisy-OR of scores in 0..1: stays in 0..1 and never falls when one more thing matches."""
+    miss = 1.0
+    for relevance, share in zip(relevances, shares, strict=False):
+        miss *= 1.0 - min(max(relevance * share, 0.0), 1.0)
+    return 1.0 - miss
+
+
+def _author_key(name: str) -> tuple[str, str]:
+    """(surname, first initial), accent- and case-folded: "Müller, Anna" → ("muller", "a")."""
+    text = fold(name).replace(".", " ")
+    if "," in text:
+        surname, first = (part.strip() for part in text.split(",", 1))
+        surname = surname.split()[-1] if surname.split() else ""
+    else:
+        parts = text.split()
+        surname, first = (parts[-1], parts[0]) if len(parts) > 1 else (text.strip(), "")
+    return surname, first[:1]
+
+
+def followed_author(paper: Paper, followed: Iterable[str]) -> str | None:
+    """The paper's first author (as the paper spells it) who is followed, if any."""
+    keys = [_author_key(name) for name in followed if name.strip()]
+    for author in paper.authors:
+        surname, initial = _author_key(author)
+        for f_surname, f_initial in keys:
+            if surname == f_surname and (not initial or not f_initial or initial == f_initial):
+                return author
+    return None
+
+
+def _in_category(category: str, wanted: str) -> bool:
+    category, wanted = category.casefold(), wanted.casefold().removesuffix(".*")
+    return category == wanted or category.startswith(wanted + ".")
+
+
+def matching_category(paper: Paper, wanted: Iterable[str]) -> str | None:
+    wanted = list(wanted)
+    return next((c for c in paper.categories if any(_in_category(c, w) for w in wanted)), None)
+
+
+def _seed_query(index: CorpusIndex, doc: int) -> Query:
+    """The seed paper's most salient stems (tf·idf, seen in at least one other paper)."""
+    counts = index.term_counts[doc]
+    scored = []
+    for term, count in counts.items():
+        df = len(index.postings.get(term, {}))
+        if df >= 2 and len(term) > 2:
+            scored.append((-(1.0 + math.log(count)) * index.idf(df), term))
+    terms = [term for _, term in sorted(scored)[:SEED_TERMS]]
+    return Query(f"seed {index.papers[doc].key}", tuple(Concept(t, ((t,),)) for t in terms))
+
+
+def _seed_matches(profile: Profile, index: CorpusIndex) -> dict[int, tuple[float, str]]:
+    """Per paper, (similarity 0..1, seed id) for its most similar seed present in the index."""
+    best: dict[int, tuple[float, str]] = {}
+    for seed in profile.seeds:
+        seed_doc = index.find(seed)
+        if seed_doc is None:
+            continue
+        matches = score_query(_seed_query(index, seed_doc), index, phrases=False, coverage_power=1)
+        own = matches.get(seed_doc)
+        if own is None or own.strength <= 0:
+            continue
+        for doc, match in matches.items():
+            similarity = min(match.strength / own.strength, 1.0)
+            good = doc != seed_doc and similarity >= SEED_MIN_SIMILARITY
+            if good and similarity > best.get(doc, (0.0, ""))[0]:
+                best[doc] = (similarity, seed)
+    return best
+
+
+def explain_exclusions(profile: Profile, index: CorpusIndex) -> dict[int, str]:
+    """Paper id → why the profile's exclusions drop it; for debug output and tests."""
+    topics = _topic_matches(profile, index)
+    return {
+        index.papers[doc].id: reason for doc, reason in _exclusions(profile, index, topics).items()
+    }
+
+
+def _exclusions(
+    profile: Profile, index: CorpusIndex, topics: dict[int, list[tuple[float, str]]]
+) -> dict[int, str]:
+    """Paper position → reason, for papers mainly about an excluded topic or category."""
+    dropped: dict[int, str] = {}
+    if profile.exclude_categories:
+        for doc, paper in enumerate(index.papers):
+            if paper.categories and all(
+                any(_in_category(c, x) for x in profile.exclude_categories)
+                for c in paper.categories
+            ):
+                dropped[doc] = f"all categories excluded: {', '.join(paper.categories)}"
+    for text in profile.exclude:
+        if not text.strip():
+            continue
+        for doc, match in score_query(analyse_query(text, index), index).items():
+            if doc in dropped:
+                continue
+            best_topic = topics[doc][0][0] if doc in topics else 0.0
+            if match.title_coverage >= EXCLUDE_TITLE_COVERAGE:
+                dropped[doc] = f"title is about excluded '{text}'"
+            elif match.relevance > best_topic + EXCLUDE_MARGIN:
+                dropped[doc] = (
+                    f"mainly about excluded '{text}' ({match.relevance:.2f} vs {best_topic:.2f})"
+                )
+    return dropped
+
+
+def match_profile(profile: Profile, index: CorpusIndex) -> dict[int, PaperMatch]:
+    """Paper position → match for every paper with some ground to be shown and not excluded."""
+    topics = _topic_matches(profile, index)
+    seeds = _seed_matches(profile, index)
+    dropped = _exclusions(profile, index, topics)
+    result: dict[int, PaperMatch] = {}
+    for doc, paper in enumerate(index.papers):
+        if doc in dropped:
+            continue
+        matched = topics.get(doc, [])
+        author = followed_author(paper, profile.authors) if profile.authors else None
+        category = matching_category(paper, profile.categories) if profile.categories else None
+        seed = seeds.get(doc)
+        if not matched and author is None and category is None and seed is None:
+            continue
+        relevance = combine(
+            [m[0] for m in matched], [1.0] + [OTHER_TOPIC_SHARE] * (len(matched) - 1)
+        )
+        reasons: list[str] = []
+        named = [text for score, text in matched if score >= NAMED_TOPIC_MIN][:3]
+        if named:
+            reasons.append("matched: " + ", ".join(named))
+        extras: list[float] = []
+        if author is not None:
+            extras.append(AUTHOR_BOOST)
+            reasons.append(f"by an author you follow: {author}")
+        if category is not None:
+            extras.append(CATEGORY_BOOST)
+            reasons.append(f"in {category}")
+        if seed is not None:
+            extras.append(SEED_SHARE * seed[0])
+            reasons.append(f"like your seed {seed[1]}")
+        relevance = combine([relevance, *extras], [1.0] * (1 + len(extras)))
+        if relevance > 0:
+            topic = matched[0][1] if matched else None
+            result[doc] = PaperMatch(relevance, topic, tuple(reasons))
+    return result
