@@ -1,26 +1,22 @@
 """Digest and account emails: models in, (subject, html, text) out, via Jinja2.
 
-The HTML templates get their CSS inlined once, when they are loaded: every start tag with a
-static ``class="..."`` gains the ``style="..."`` that ``templates/email/email.css`` gives those
-classes (css-inline computes it from a small probe document, so Jinja syntax never passes through
-an HTML parser). ``@media`` rules cannot be inlined; they stay in the layout's ``<style>`` block.
-Rendering an email is then plain Jinja2 with autoescape on for ``.html``.
+The HTML templates get ``templates/email/email.css`` inlined once, when they are loaded
+(:mod:`digest.inline_css`); rendering an email is then plain Jinja2 with autoescape on for
+``.html``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
-import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
+from digest.inline_css import InliningLoader, split_css
 from digest.models import Digest, Links, Pick, RenderedEmail, Subscriber
 from digest.resources import templates_dir
 
@@ -31,9 +27,6 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEMPLATES = ("digest", "nothing", "confirm", "welcome", "preferences_changed")
 
-_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^<>]*)>")
-_CLASS_ATTR = re.compile(r'\sclass="([^"{}]*)"')
-_STYLE_ATTR = re.compile(r'\sstyle="')
 _SENTENCE_END = re.compile(r"([.!?][\"')\]]?)\s+(?=[A-Z\"'(\[])")
 _ABBREVIATIONS = frozenset({"al.", "e.g.", "i.e.", "cf.", "vs.", "fig.", "eq.", "sec.", "approx."})
 _PARTICLES = frozenset({"van", "von", "der", "den", "de", "da", "di", "del", "della", "du", "dos"})
@@ -198,95 +191,6 @@ def group_picks(digest: Digest, links: Links) -> tuple[TopicGroup, ...]:
     groups = [TopicGroup(t, tuple(p), overflow.pop(t, 0)) for t, p in grouped.items()]
     groups += [TopicGroup(t, (), n) for t, n in overflow.items() if n > 0]
     return tuple(groups)
-
-
-class _ClassCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.styles: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        key, style = values.get("data-k"), values.get("style")
-        if key is not None and style:
-            self.styles[key] = style
-
-
-def split_css(css: str) -> tuple[str, str]:
-    """(plain rules to inline, ``@media``/``:root`` rules to keep in a ``<style>`` block)."""
-    css = re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
-    inline: list[str] = []
-    kept: list[str] = []
-    depth = start = 0
-    for i, char in enumerate(css):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                rule = css[start : i + 1].strip()
-                keep = rule.startswith(("@", ":root"))
-                (kept if keep else inline).append(rule)
-                start = i + 1
-    return "\n".join(inline), "\n".join(kept)
-
-
-class InliningLoader(FileSystemLoader):
-    """A FileSystemLoader that gives each static class attribute in ``.html`` its inline style."""
-
-    def __init__(self, searchpath: Path, css: str) -> None:
-        super().__init__(searchpath)
-        self.css = css
-        self.inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-
-    def get_source(
-        self, environment: Environment, template: str
-    ) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
-        if template.endswith(".html"):
-            source = self.inline_styles(source)
-        return source, filename, uptodate
-
-    def inline_styles(self, source: str) -> str:
-        tags = {
-            (m[1].lower(), c[1])
-            for m in _START_TAG.finditer(source)
-            if (c := _CLASS_ATTR.search(m[2]))
-        }
-        probes = sorted(tags)
-        body = "".join(_probe(tag, classes, i) for i, (tag, classes) in enumerate(probes))
-        collector = _ClassCollector()
-        collector.feed(
-            self.inliner.inline(
-                f"<html><head><style>{self.css}</style></head><body>{body}</body></html>"
-            )
-        )
-        styles = {probes[int(k)]: v for k, v in collector.styles.items()}
-
-        def add_style(match: re.Match[str]) -> str:
-            attrs = match[2]
-            found = _CLASS_ATTR.search(attrs)
-            style = styles.get((match[1].lower(), found[1])) if found else None
-            if not found or not style:
-                return match[0]
-            style = html.escape(style.strip().rstrip(";"), quote=False).replace('"', "&quot;")
-            if _STYLE_ATTR.search(attrs):
-                attrs = _STYLE_ATTR.sub(lambda _: f' style="{style};', attrs, count=1)
-            else:
-                attrs = attrs.replace(found[0], f'{found[0]} style="{style}"', 1)
-            return f"<{match[1]}{attrs}>"
-
-        return _START_TAG.sub(add_style, source)
-
-
-def _probe(tag: str, classes: str, index: int) -> str:
-    element = tag if tag not in ("html", "head", "body") else "div"
-    probe = f'<{element} data-k="{index}" class="{classes}"></{element}>'
-    if element in ("td", "th"):
-        return f"<table><tr>{probe}</tr></table>"
-    if element == "tr":
-        return f"<table>{probe}</table>"
-    return probe
 
 
 class EmailRenderer:
