@@ -214,6 +214,28 @@ def test_subscribing_again_never_downgrades_a_confirmed_subscriber(
     assert len(newest) == 1 and "/manage/" in text_part(newest[0])
 
 
+def test_an_unsubscribed_address_changes_only_when_it_confirms(
+    service: Service, client: TestClient
+) -> None:
+    confirmed(service, client)
+    with service.db.session() as session:
+        row = subscribers.get_row(session, "ada@example.org")
+        subscribers.set_state(session, row, "unsubscribed", now=NOW)
+    before = len(outbox(service))
+    subscribe(client, "ada@example.org", "graph neural networks")
+    row = row_of(service, "ada@example.org")
+    assert row.state == "unsubscribed"
+    assert [t["text"] for t in row.profile["topics"]] == ["LLM agents"]
+    (message,) = outbox(service)[before:]
+    link = re.search(rf"{re.escape(BASE)}/confirm/\S+", text_part(message))
+    assert link
+    page = client.get(link[0])
+    client.post(link[0], data={"csrf_token": token_in(page.text)})
+    row = row_of(service, "ada@example.org")
+    assert row.state == "confirmed"
+    assert [t["text"] for t in row.profile["topics"]] == ["graph neural networks"]
+
+
 def test_too_many_sign_ups_for_one_address_get_429(service: Service) -> None:
     client = make_client(service, RateLimits(per_ip=100, per_address=2))
     assert subscribe(client, "ada@example.org").status_code == 200
