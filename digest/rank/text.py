@@ -7,6 +7,7 @@ meet as the same stem. Stop words are dropped before positions are counted, whic
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -46,8 +47,12 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+@functools.lru_cache(maxsize=262_144)
 def stem(word: str) -> str:
-    """Stem one word; acronym plurals ("LLMs", "llms", "VLMs") lose their final s."""
+    """Stem one word; acronym plurals ("LLMs", "llms", "VLMs") lose their final s.
+
+    Cached: a day's papers repeat a few thousand words many times over.
+    """
     if len(word) >= 3 and word.endswith("s") and word[:-1].isupper():
         return word[:-1].lower()
     lowered = fold(word)

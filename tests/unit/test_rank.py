@@ -109,8 +109,18 @@ def ranked_ids(profile: Profile, papers: list[Paper], **kwargs: object) -> list[
 
 
 def test_phrase_match_beats_scattered_words() -> None:
-    papers = [paper(1, V_GRPO), paper(2, TRANSLATING)]
-    assert ranked_ids(topics("preference optimization"), papers)[0] == 2
+    title, abstract = TRANSLATING
+    scattered = abstract.replace(
+        "apply preference optimization to bias outputs toward",
+        "apply optimization to bias outputs toward the preference of",
+    )
+    papers = [paper(1, (title, scattered)), paper(2, TRANSLATING)]
+    assert ranked_ids(topics("preference optimization"), papers) == [2, 1]
+
+
+def test_topic_words_spread_across_a_paper_still_match() -> None:
+    papers = [paper(1, V_GRPO), paper(2, SONGBIRD)]
+    assert ranked_ids(topics("preference optimization"), papers) == [1]
 
 
 def test_title_match_beats_abstract_only_match() -> None:
