@@ -10,12 +10,11 @@ import typer
 from digest.cli_output import echo_json
 from digest.config import load_settings
 from digest.errors import DigestError
-from digest.models import Topic
+from digest.profiles import WEEKDAYS, parse_topic
 from digest.service import Service, utcnow
 from digest.store import subscribers
 
 subscribers_app = typer.Typer(no_args_is_help=True, help="Subscribers and their topics.")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Multi = list[str] | None
 TopicOpt = Annotated[Multi, typer.Option("--topic", help="A topic; TEXT:WEIGHT sets a weight.")]
@@ -32,23 +31,6 @@ TimezoneOpt = Annotated[str | None, typer.Option("--timezone", help="e.g. Europe
 HourOpt = Annotated[int | None, typer.Option("--send-hour", min=0, max=23)]
 FrequencyOpt = Annotated[str | None, typer.Option("--frequency", help="daily | weekly")]
 WeekdayOpt = Annotated[str | None, typer.Option("--weekday", help="mon .. sun, for weekly")]
-
-
-def parse_topic(text: str) -> Topic:
-    """'reward models' or 'reward models:2.5': a numeric suffix after the last colon weighs it."""
-    body, sep, weight = text.rpartition(":")
-    if sep and body.strip():
-        try:
-            value = float(weight)
-        except ValueError:
-            pass
-        else:
-            if not 0 < value <= 10:
-                raise DigestError(f"topic weight must be in (0, 10]: {text!r}")
-            return Topic(body.strip(), value)
-    if not text.strip():
-        raise DigestError("a topic cannot be empty")
-    return Topic(text.strip(), 1.0)
 
 
 def _clean(values: Multi) -> tuple[str, ...] | None:

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.datastructures import FormData
 
-from digest.cli_subscribers import WEEKDAYS, parse_topic
 from digest.errors import DigestError
 from digest.models import Topic
+from digest.profiles import WEEKDAYS, parse_topic
 
 MAX_ITEMS = 30
 MAX_ITEM_CHARS = 120

@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from digest import pipeline
-from digest.cli_subscribers import WEEKDAYS
 from digest.models import Digest, Subscriber
+from digest.profiles import WEEKDAYS
 from digest.render import group_picks
 from digest.store import feedback, papers, subscribers
 from digest.web.forms import FormError, parse_manage_form, topic_lines
