@@ -36,9 +36,13 @@ class RankingContext:
     signals: dict[int, TrendSignal] = field(default_factory=dict)
 
 
-def ranking_context(service: Service, date: dt.date) -> RankingContext:
+def ranking_context(
+    service: Service, date: dt.date, window_days: int | None = None
+) -> RankingContext:
+    """`window_days` overrides the configured window (a weekly digest looks back a week)."""
     with service.db.session() as session:
-        candidates = papers.papers_in_window(session, date, service.settings.window_days)
+        window = window_days or service.settings.window_days
+        candidates = papers.papers_in_window(session, date, window)
         signals = papers.trend_signals(session, [p.id for p in candidates])
     return RankingContext(date=date, index=rank.build_index(candidates), signals=dict(signals))
 
@@ -92,10 +96,11 @@ def plan_digests(
     only: str | None = None,
     targets: Sequence[Subscriber] | None = None,
     dry_run: bool = False,
+    window_days: int | None = None,
 ) -> PlanReport:
     """Rank the subscribers (default: every confirmed one) and record their deliveries.
 
-    A dry run ranks and reports but records nothing.
+    A dry run ranks and reports but records nothing; `window_days` overrides the setting.
     """
     report = PlanReport(date)
     with service.db.session() as session:
@@ -105,7 +110,7 @@ def plan_digests(
             targets = subscribers.list_subscribers(session, ["confirmed"])
         have = deliveries.dates_with_delivery(session, date)
         suppressed = subscribers.suppressed_hashes(session)
-    context = ranking_context(service, date)
+    context = ranking_context(service, date, window_days)
     for subscriber in targets:
         if subscriber.id in have:
             report.already_had += 1
@@ -235,16 +240,20 @@ class DueReport:
 
 
 def run_due(service: Service, *, now: dt.datetime, dry_run: bool = False) -> DueReport:
-    """Record and send exactly the digests due at `now` in each subscriber's own time zone."""
-    by_date: dict[dt.date, list[Subscriber]] = {}
+    """Record and send exactly the digests due at `now` in each subscriber's own time zone.
+
+    Weekly subscribers look back at least a week, so a weekly digest covers the whole week.
+    """
+    groups: dict[tuple[dt.date, int], list[Subscriber]] = {}
     with service.db.session() as session:
         for subscriber, paused_until in subscribers.confirmed_with_pause(session):
             date = schedule.due_digest_date(subscriber, now, paused_until)
             if date is not None:
-                by_date.setdefault(date, []).append(subscriber)
+                window = schedule.window_days_for(subscriber, service.settings.window_days)
+                groups.setdefault((date, window), []).append(subscriber)
     plans = [
-        plan_digests(service, date, now=now, targets=targets, dry_run=dry_run)
-        for date, targets in sorted(by_date.items())
+        plan_digests(service, date, now=now, targets=targets, dry_run=dry_run, window_days=window)
+        for (date, window), targets in sorted(groups.items())
     ]
     delivery = None if dry_run else deliver_due(service, now=now)
     return DueReport(plans=plans, delivery=delivery)

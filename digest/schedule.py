@@ -36,6 +36,11 @@ def due_digest_date(
     return local.date()
 
 
+def window_days_for(subscriber: Subscriber, configured: int) -> int:
+    """How many days of papers a digest looks back: a weekly digest covers at least a week."""
+    return max(configured, 7) if subscriber.frequency == "weekly" else configured
+
+
 def next_send_time(subscriber: Subscriber, now: dt.datetime) -> dt.datetime:
     """The next moment (UTC) a digest becomes due, for `digest status` and the web page."""
     local = local_now(subscriber, now)

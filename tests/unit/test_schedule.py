@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from digest.models import Subscriber
-from digest.schedule import due_digest_date, next_send_time
+from digest.schedule import due_digest_date, next_send_time, window_days_for
 
 UTC = dt.UTC
 
@@ -82,3 +82,9 @@ def test_paused_until_a_date_is_not_due_until_after_it() -> None:
 def test_next_send_time_on_spring_forward_day() -> None:
     after = next_send_time(reader(), dt.datetime(2026, 3, 28, 7, 0, tzinfo=UTC))
     assert after == dt.datetime(2026, 3, 29, 5, 0, tzinfo=UTC)
+
+
+def test_a_weekly_digest_looks_back_at_least_a_week_and_a_daily_one_as_configured() -> None:
+    assert window_days_for(reader(frequency="weekly"), 4) == 7
+    assert window_days_for(reader(frequency="weekly"), 10) == 10
+    assert window_days_for(reader(), 4) == 4
