@@ -75,38 +75,70 @@ def ingest(
     source: Annotated[
         list[str] | None, typer.Option("--source", help="A configured source.")
     ] = None,
+    host_delay: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds between requests to one host (arXiv's API: 3 at least)."),
+    ] = 1.0,
 ) -> None:
     """Ingest local feed files and/or configured sources (all enabled sources by default)."""
+    from digest.cli_progress import ingest_progress
+    from digest.ingest.fetch import HostPacer
+    from digest.ingest_job import ingest_files, ingest_sources
+
     service = open_service()
     now = utcnow()
-    reports = pipeline.ingest_files(service, file or [], now=now)
-    if source or not file:
-        reports += pipeline.ingest_sources(service, source, now=now)
+    with ingest_progress() as on_report:
+        reports = ingest_files(service, file or [], now=now, on_report=on_report)
+        if source or not file:
+            reports += ingest_sources(
+                service, source, now=now, pacer=HostPacer(host_delay), on_report=on_report
+            )
     print_ingest_reports(reports)
+    for report in reports:
+        if report.failing:
+            typer.echo(f"WARNING: source {report.source} is {report.error}", err=True)
     if reports and all(r.error for r in reports):
         raise DigestError("every feed failed; see the errors above")
 
 
 @sources_app.command("add")
 def sources_add(
-    url: str,
-    name: Annotated[str | None, typer.Option(help="Short name (default: the URL).")] = None,
-    kind: Annotated[str, typer.Option(help="Parser flavour; auto detects it.")] = "auto",
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="URL, file path, or a shorthand: arxiv:cs.AI+cs.LG, "
+            "'arxiv-api:cat:cs.CL AND abs:reward', biorxiv:2026-08-01/2026-08-05, "
+            "medrxiv:7d, hf:daily."
+        ),
+    ],
+    name: Annotated[str | None, typer.Option(help="Short name (default: what you typed).")] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="arxiv-rss, arxiv-api, biorxiv, journal, hf-daily, mentions or rss; "
+            "auto guesses it from the URL."
+        ),
+    ] = "auto",
 ) -> None:
-    """Add a feed source (http(s) URL, file:// URL or local path)."""
+    """Add a feed source (http(s) URL, file:// URL, local path or shorthand)."""
+    from digest.ingest.kinds import resolve_source
+
+    spec = resolve_source(url, kind=kind, name=name)
     service = open_service()
     with service.db.session() as session:
-        row, created = sources.add_source(session, url, name=name, kind=kind, now=utcnow())
-        typer.echo(f"{'added' if created else 'updated'} source {row.name}: {row.url}")
+        row, created = sources.add_source(
+            session, spec.url, name=spec.name, kind=spec.kind, now=utcnow()
+        )
+        typer.echo(f"{'added' if created else 'updated'} source {row.name} ({row.kind}): {row.url}")
 
 
 @sources_app.command("list")
 def sources_list(as_json: JsonOpt = False) -> None:
-    """Configured sources and their health."""
+    """Configured sources and their health (a source failing for days is flagged FAILING)."""
     service = open_service()
     now = utcnow()
     with service.db.session() as session:
-        rows = sources.list_sources(session)
+        rows = sources.list_sources(session, include_disabled=True)
         data = [sources.source_json(row, now) for row in rows]
     if as_json:
         echo_json(data)
@@ -115,12 +147,16 @@ def sources_list(as_json: JsonOpt = False) -> None:
         typer.echo("no sources configured: add one with `digest sources add URL`")
     for item in data:
         flag = "FAILING " if item["failing"] else ""
-        last = item["last_success_at"] or "never"
         typer.echo(
-            f"{flag}{item['name']}  {item['url']}  last success: {last}  "
+            f"{flag}{item['name']} [{item['kind']}]  {item['url']}  "
+            f"last attempt: {item['last_attempt_at'] or 'never'}  "
+            f"last success: {item['last_success_at'] or 'never'}  "
             f"items: {item['items_last_seen']}  failures: {item['consecutive_failures']}"
             + (f"  error: {item['last_error']}" if item["last_error"] else "")
         )
+    for item in data:
+        if item["alarm"]:
+            typer.echo(f"WARNING: source {item['name']} is {item['alarm']}", err=True)
 
 
 @papers_app.command("list")

@@ -34,14 +34,21 @@ _JSON_READERS: dict[str, ReadEntry] = {
 _ENTRY_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError)
 
 
-def parse_feed(data: bytes, *, source_url: str | None = None, now: dt.datetime) -> ParsedFeed:
-    """Read one fetched document. ``source_url`` only improves error messages."""
+def parse_feed(
+    data: bytes, *, source_url: str | None = None, now: dt.datetime, source_kind: str | None = None
+) -> ParsedFeed:
+    """Read one fetched document. ``source_url`` only improves error messages.
+
+    ``source_kind`` "mentions" reads every entry of a generic feed as a mention of the paper it
+    links to (a blog or forum the user added as a trending signal); other kinds change nothing,
+    because the flavour is read from the document itself.
+    """
     start = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if not start:
         raise FeedError(f"empty document{_from(source_url)}")
     if start in (b"{", b"["):
         return _parse_json(data, source_url, now)
-    return _parse_xml(data, source_url, now)
+    return _parse_xml(data, source_url, now, mentions_only=source_kind == "mentions")
 
 
 def _from(source_url: str | None) -> str:
@@ -64,7 +71,9 @@ def _parse_json(data: bytes, source_url: str | None, now: dt.datetime) -> Parsed
     return ParsedFeed(kind=kind, items=collapse_duplicates(items), dropped=dropped)
 
 
-def _parse_xml(data: bytes, source_url: str | None, now: dt.datetime) -> ParsedFeed:
+def _parse_xml(
+    data: bytes, source_url: str | None, now: dt.datetime, *, mentions_only: bool = False
+) -> ParsedFeed:
     warnings: list[str] = []
     root = _ROOT_ELEMENT.search(data, 0, 1_000_000)
     if b"<!ENTITY" in data[: root.start() if root else 1_000_000].upper():
@@ -78,7 +87,7 @@ def _parse_xml(data: bytes, source_url: str | None, now: dt.datetime) -> ParsedF
     if not feed.get("version") and not feed.entries:
         reason = warnings[-1] if warnings else "no RSS or Atom structure"
         raise FeedError(f"not an RSS, Atom or JSON feed{_from(source_url)}: {reason}")
-    kind, read = _xml_reader(feed)
+    kind, read = _xml_reader(feed, mentions_only)
     items, dropped = _read_entries(feed.entries, read, now)
     return ParsedFeed(
         kind=kind,
@@ -90,12 +99,14 @@ def _parse_xml(data: bytes, source_url: str | None, now: dt.datetime) -> ParsedF
     )
 
 
-def _xml_reader(feed: Any) -> tuple[str, ReadEntry]:
+def _xml_reader(feed: Any, mentions_only: bool) -> tuple[str, ReadEntry]:
     if parse_arxiv.is_api(feed):
         return "arxiv-api", parse_arxiv.api_entry
     if parse_arxiv.is_listing(feed):
         return "arxiv-rss", parse_arxiv.listing_entry
     kind = parse_rss.rss_kind(feed)
+    if mentions_only and kind not in ("social", "hf-daily"):
+        kind = "social"
 
     def read(entry: Any, now: dt.datetime) -> FeedItem | DroppedItem:
         return parse_rss.rss_entry(entry, kind, now)

@@ -38,7 +38,10 @@ def add_source(
     return row, False
 
 
-def list_sources(session: Session, names: list[str] | None = None) -> list[Source]:
+def list_sources(
+    session: Session, names: list[str] | None = None, *, include_disabled: bool = False
+) -> list[Source]:
+    """Sources by name (NotFound names a missing one), else every enabled source."""
     query = select(Source).order_by(Source.name)
     if names:
         query = query.where(Source.name.in_(names))
@@ -47,6 +50,8 @@ def list_sources(session: Session, names: list[str] | None = None) -> list[Sourc
         if missing:
             raise NotFound(f"no source named {', '.join(missing)}: see `digest sources list`")
         return rows
+    if include_disabled:
+        return list(session.scalars(query))
     return list(session.scalars(query.where(Source.enabled.is_(True))))
 
 
@@ -56,6 +61,19 @@ def is_failing_loudly(source: Source, now: dt.datetime) -> bool:
         return False
     since = source.last_success_at or source.created_at
     return now - since >= FAILING_FOR
+
+
+def failing_alarm(source: Source, now: dt.datetime) -> str | None:
+    """The loud line for a source failing for days (None while it is healthy or just flaky)."""
+    if not is_failing_loudly(source, now):
+        return None
+    since = source.last_success_at or source.created_at
+    days = (now - since).days
+    what = f"no success since {since:%Y-%m-%d}" if source.last_success_at else "never succeeded"
+    return (
+        f"FAILING for {days} days ({what}, {source.consecutive_failures} failures in a row): "
+        f"fix the URL with `digest sources add URL --name {source.name}`"
+    )
 
 
 def record_attempt(
@@ -68,6 +86,8 @@ def record_attempt(
     last_modified: str | None = None,
     content_hash: str | None = None,
 ) -> None:
+    """Record one fetch. Validators are replaced only when the server sent a new body (a 304
+    passes none and keeps the old ones); a failure keeps them all for the next attempt."""
     source.last_attempt_at = now
     if error is not None:
         source.last_error = error
@@ -78,7 +98,7 @@ def record_attempt(
     source.consecutive_failures = 0
     if items is not None:
         source.items_last_seen = items
-    if etag is not None or last_modified is not None:
+    if content_hash is not None or etag is not None or last_modified is not None:
         source.etag, source.last_modified = etag, last_modified
     if content_hash is not None:
         source.content_hash = content_hash
@@ -99,4 +119,5 @@ def source_json(source: Source, now: dt.datetime) -> dict[str, object]:
         "consecutive_failures": source.consecutive_failures,
         "items_last_seen": source.items_last_seen,
         "failing": is_failing_loudly(source, now),
+        "alarm": failing_alarm(source, now),
     }
