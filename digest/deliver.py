@@ -1,9 +1,13 @@
 """The send loop: recover → claim → compose → send → record, resumable at every step.
 
 The outbox is the database: a delivery is claimed (state `sending`), the moment DATA begins is
-committed before the bytes go out, and the outcome is committed right after. So a crash leaves
-each row either untouched (sent again), or marked as begun (reported as ambiguous, never
-resent automatically).
+committed before the bytes go out, and outcomes are committed in small batches right after
+(:mod:`digest.outcomes`). So a crash leaves each row either untouched (sent again), or marked as
+begun (reported as ambiguous, never resent automatically).
+
+Rows are claimed a batch at a time and composed lazily as connections free up, so the pool keeps
+sending while the next messages are rendered. The suppression list and the subscriber's state
+are checked when a row is composed, just before its message is handed to the transport.
 """
 
 from __future__ import annotations
@@ -12,42 +16,23 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import AsyncIterator, Sequence
 
 from digest.addresses import email_hash
 from digest.compose import compose_digest
-from digest.models import Digest, OutgoingMessage, Paper, Pick
+from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
+from digest.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
 from digest.service import Service
 from digest.store import deliveries, papers, subscribers
 from digest.store.db import Session
 from digest.store.schema import Delivery, DeliveryItem
 from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 
+__all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "stored_message"]
+
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(hours=1)
-BACKOFF_BASE = dt.timedelta(minutes=10)
-BACKOFF_CAP = dt.timedelta(hours=8)
-HARD_BOUNCE_LIMIT = 1
-
-
-@dataclass
-class DeliveryReport:
-    sent: int = 0
-    deferred: int = 0
-    failed: int = 0
-    ambiguous: int = 0
-    skipped: int = 0
-    recovered: dict[str, int] = field(default_factory=dict)
-    outbox: Path | None = None
-
-
-def backoff_delay(attempts: int, rng: random.Random) -> dt.timedelta:
-    """Exponential backoff with full jitter in its upper half, so retries do not stampede."""
-    ceiling = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
-    return ceiling * (0.5 + rng.random() / 2)
 
 
 def deliver_due(
@@ -73,6 +58,7 @@ def _open_transport(service: Service, report: DeliveryReport) -> Transport:
         size=settings.smtp_pool_size,
         messages_per_connection=settings.smtp_messages_per_connection,
         timeout=target.timeout,
+        max_per_second=settings.smtp_max_per_second,
     )
 
 
@@ -83,31 +69,41 @@ async def _deliver(
     batch_size: int,
     report: DeliveryReport,
 ) -> None:
-    rng = random.Random()
-    delivery_of: dict[str, int] = {}
+    recorder = OutcomeRecorder(
+        service.db, service.settings, report, now=now, rng=random.Random(), batch=batch_size // 4
+    )
+    in_flight: dict[str, Delivery] = {}
 
     def data_started(message: OutgoingMessage) -> None:
-        with service.db.session() as session:
-            deliveries.mark_data_started(session, delivery_of[message.message_id], now)
+        with service.db.session() as session:  # durable before the body goes out
+            recorder.write(session)
+            deliveries.mark_data_started(session, in_flight[message.message_id].id, now)
 
-    async def send_and_record(transport: Transport, message: OutgoingMessage) -> None:
-        result = await transport.send(message, on_data_start=data_started)
-        with service.db.session() as session:  # at once: a crash later must not lose it
-            _record(session, delivery_of[message.message_id], result, now, rng, service, report)
+    def finished(result: SendResult) -> None:
+        row = in_flight.pop(result.message_id)
+        recorder.add(Attempt(row.id, row.subscriber_id, row.attempts, result))
 
-    async with _open_transport(service, report) as transport:
+    async def claimed_messages() -> AsyncIterator[OutgoingMessage]:
         while True:
             with service.db.session() as session:
                 claimed = deliveries.claim_due(
                     session, now=now, limit=batch_size, subscriber_id=subscriber_id
                 )
-                outgoing = _compose_claimed(service, session, claimed, now, report)
+                rows = _compose_claimed(service, session, claimed, now, report)
             if not claimed:
                 return
-            delivery_of.update(
-                (message.message_id, delivery_id) for delivery_id, message in outgoing
+            for row, message in rows:
+                in_flight[message.message_id] = row
+                yield message
+                await asyncio.sleep(0)
+
+    try:
+        async with _open_transport(service, report) as transport:
+            await transport.send_many(
+                claimed_messages(), on_data_start=data_started, on_result=finished
             )
-            await asyncio.gather(*(send_and_record(transport, m) for _, m in outgoing))
+    finally:
+        recorder.flush()
 
 
 def _compose_claimed(
@@ -116,7 +112,7 @@ def _compose_claimed(
     claimed: Sequence[Delivery],
     now: dt.datetime,
     report: DeliveryReport,
-) -> list[tuple[int, OutgoingMessage]]:
+) -> list[tuple[Delivery, OutgoingMessage]]:
     """Turn claimed rows back into messages; rows for suppressed addresses are skipped."""
     if not claimed:
         return []
@@ -141,15 +137,7 @@ def _compose_claimed(
             )
             report.skipped += 1
             continue
-        digest = Digest(
-            subscriber=subscriber,
-            date=row.digest_date,
-            picks=tuple(
-                _pick(item, paper_map) for item in items[row.id] if item.paper_id in paper_map
-            ),
-            overflow=tuple((str(t), int(n)) for t, n in row.overflow or ()),
-            themes=tuple(row.themes or ()),
-        )
+        digest = _digest_of(row, subscriber, items[row.id], paper_map)
         _, message = compose_digest(
             service,
             digest,
@@ -157,8 +145,46 @@ def _compose_claimed(
             now=now,
             nothing_matched=row.kind == "nothing",
         )
-        outgoing.append((row.id, message))
+        outgoing.append((row, message))
     return outgoing
+
+
+def _digest_of(
+    row: Delivery,
+    subscriber: Subscriber,
+    items: Sequence[DeliveryItem],
+    paper_map: dict[int, Paper],
+) -> Digest:
+    """The digest exactly as it was planned: the stored picks, overflow and themes."""
+    return Digest(
+        subscriber=subscriber,
+        date=row.digest_date,
+        picks=tuple(_pick(item, paper_map) for item in items if item.paper_id in paper_map),
+        overflow=tuple((str(t), int(n)) for t, n in row.overflow or ()),
+        themes=tuple(row.themes or ()),
+    )
+
+
+def stored_message(
+    service: Service, email: str, date: dt.date, *, now: dt.datetime
+) -> OutgoingMessage | None:
+    """The message the send loop would send for a recorded delivery, or None without one."""
+    with service.db.session() as session:
+        subscriber = subscribers.to_subscriber(subscribers.get_row(session, email))
+        row = deliveries.find_delivery(session, subscriber.id, date)
+        if row is None:
+            return None
+        items = deliveries.items_for(session, [row.id])[row.id]
+        paper_map = papers.papers_by_ids(session, {item.paper_id for item in items})
+        digest = _digest_of(row, subscriber, items, paper_map)
+        _, message = compose_digest(
+            service,
+            digest,
+            message_id=row.message_id,
+            now=now,
+            nothing_matched=row.kind == "nothing",
+        )
+    return message
 
 
 def _pick(item: DeliveryItem, paper_map: dict[int, Paper]) -> Pick:
@@ -171,56 +197,3 @@ def _pick(item: DeliveryItem, paper_map: dict[int, Paper]) -> Pick:
         topic=item.topic,
         reasons=tuple(item.reasons or ()),
     )
-
-
-def _record(
-    session: Session,
-    delivery_id: int,
-    result: SendResult,
-    now: dt.datetime,
-    rng: random.Random,
-    service: Service,
-    report: DeliveryReport,
-) -> None:
-    detail = result.detail
-    if result.outcome == "sent":
-        deliveries.record_outcome(
-            session, delivery_id, state="sent", code=result.code, message=detail, now=now
-        )
-        report.sent += 1
-        return
-    if result.outcome == "ambiguous":
-        deliveries.record_outcome(
-            session, delivery_id, state="ambiguous", code=result.code, message=detail, now=now
-        )
-        report.ambiguous += 1
-        return
-    row = session.get(Delivery, delivery_id)
-    assert row is not None
-    count_attempt = not result.data_started  # attempts already counted when DATA began
-    attempts = row.attempts + (1 if count_attempt else 0)
-    if result.outcome == "temporary" and attempts < service.settings.smtp_max_attempts:
-        deliveries.record_outcome(
-            session,
-            delivery_id,
-            state="deferred",
-            code=result.code,
-            message=detail,
-            now=now,
-            count_attempt=count_attempt,
-            next_attempt_at=now + backoff_delay(attempts, rng),
-        )
-        report.deferred += 1
-        return
-    deliveries.record_outcome(
-        session,
-        delivery_id,
-        state="failed",
-        code=result.code,
-        message=detail,
-        now=now,
-        count_attempt=count_attempt,
-    )
-    report.failed += 1
-    if result.outcome == "permanent":
-        subscribers.record_hard_bounce(session, row.subscriber_id, now=now, limit=HARD_BOUNCE_LIMIT)

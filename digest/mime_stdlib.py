@@ -1,9 +1,8 @@
-"""RenderedEmail → the exact bytes of one RFC 5322 message, built with the stdlib email package.
+"""The reference MIME builder: the message :mod:`digest.mime` builds, via stdlib EmailMessage.
 
-The message is multipart/alternative (text/plain first, then text/html), UTF-8, with CRLF line
-endings and every body line within 78 characters: the encoder picks 7bit, quoted-printable or
-base64, so the bytes are safe for any SMTP server, with or without 8BITMIME. Dot-stuffing is the
-SMTP client's job, not this module's.
+Kept beside the hand-built path, which is about ten times faster, for two reasons: tests check
+that both parse back to the same headers and parts, and ``bench/deliver.py`` measures one
+against the other. Same arguments, same contract as :func:`digest.mime.build_message`.
 """
 
 from __future__ import annotations
@@ -20,13 +19,7 @@ from digest.models import RenderedEmail
 POLICY = SMTP.clone(cte_type="7bit", refold_source="none")
 
 
-def make_message_id(domain: str, *parts: str) -> str:
-    """'<digest.<hash>@domain>', the same for the same parts: a retried delivery keeps its id."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
-    return f"<digest.{digest}@{domain}>"
-
-
-def build_message(
+def build_message_stdlib(
     rendered: RenderedEmail,
     *,
     sender: str,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -224,6 +224,52 @@ def retry_now(session: Session, *, now: dt.datetime, subscriber_id: int | None) 
         query = query.where(Delivery.subscriber_id == subscriber_id)
     result = session.execute(query.values(state="pending", next_attempt_at=now, updated_at=now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def soft_failed_days(session: Session, subscriber_id: int, *, since: dt.date) -> int:
+    """Digest dates since ``since`` whose delivery failed for good on a temporary error."""
+    query = select(func.count(func.distinct(Delivery.digest_date))).where(
+        Delivery.subscriber_id == subscriber_id,
+        Delivery.digest_date >= since,
+        Delivery.state == "failed",
+        or_(Delivery.last_code.is_(None), Delivery.last_code.between(400, 499)),
+    )
+    return int(session.scalar(query) or 0)
+
+
+def find_delivery(session: Session, subscriber_id: int, date: dt.date) -> Delivery | None:
+    query = select(Delivery).where(
+        Delivery.subscriber_id == subscriber_id, Delivery.digest_date == date
+    )
+    return session.scalars(query).first()
+
+
+RESOLUTIONS = ("sent", "retry")
+
+
+def resolve_ambiguous(
+    session: Session, subscriber_id: int, date: dt.date, *, outcome: str, now: dt.datetime
+) -> Delivery:
+    """An operator's verdict on an ambiguous row: it did arrive (sent), or send it again (retry).
+
+    Raises LookupError when there is no such row and ValueError when it is not ambiguous.
+    """
+    if outcome not in RESOLUTIONS:
+        raise ValueError(f"resolve as one of {', '.join(RESOLUTIONS)}, not {outcome!r}")
+    row = find_delivery(session, subscriber_id, date)
+    if row is None:
+        raise LookupError(f"no delivery for that subscriber on {date.isoformat()}")
+    if row.state != "ambiguous":
+        raise ValueError(f"that delivery is {row.state}, not ambiguous")
+    row.updated_at = now
+    if outcome == "sent":
+        row.state, row.sent_at = "sent", row.data_started_at or now
+        row.last_message = f"resolved as sent by an operator; was: {row.last_message or ''}"
+    else:
+        row.state, row.next_attempt_at = "pending", now
+        row.last_message = f"resolved for retry by an operator; was: {row.last_message or ''}"
+    session.flush()
+    return row
 
 
 def has_open_delivery(session: Session, subscriber_id: int) -> bool:

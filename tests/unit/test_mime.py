@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest.mime import build_message, make_message_id
+from digest.mime_stdlib import build_message_stdlib
 from digest.models import RenderedEmail
 
 WHEN = dt.datetime(2026, 11, 24, 7, 0, tzinfo=dt.UTC)
@@ -165,3 +166,68 @@ def test_any_unicode_subject_and_body_round_trip(title: str, name: str, body: li
     message = parse(build(RenderedEmail(subject=subject, html=html, text=text)))
     assert message["Subject"] == subject
     assert parts(message) == (text, html)
+
+
+HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe-Post")
+names = st.text(
+    st.characters(
+        blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters='\x85()<>[]:;@\\,."'
+    ),
+    min_size=1,
+    max_size=60,
+).map(lambda name: " ".join(name.split()) or "x")
+body_lines = st.one_of(
+    line_text,
+    st.builds(lambda s: "." + s, line_text),  # dots at line starts
+    st.just("."),
+    st.integers(79, 3000).map(lambda n: ("long words " * n)[:n]),  # long lines
+    st.integers(79, 2000).map(lambda n: "é" * n),  # long non-ASCII lines
+)
+
+
+def both_builders(rendered: RenderedEmail, name: str) -> tuple[EmailMessage, EmailMessage]:
+    arguments = dict(
+        sender="Papers digest <digest@digest.example>",
+        recipient=f"{name} <r@example.org>" if not name.isascii() else "r@example.org",
+        message_id=make_message_id("digest.example", name),
+        date=WHEN,
+        list_id="Papers digest <papers.digest.example>",
+        unsubscribe_url=UNSUBSCRIBE,
+        unsubscribe_mailto=MAILTO,
+        feedback_id="2026-11-24:7:digest:digest.example",
+    )
+    fast = build_message(rendered, **arguments)  # type: ignore[arg-type]
+    reference = build_message_stdlib(rendered, **arguments)  # type: ignore[arg-type]
+    assert max(len(line) for line in fast.split(b"\r\n")) <= 998
+    assert b"\n" not in fast.replace(b"\r\n", b"")
+    return parse(fast), parse(reference)
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=line_text, name=names, lines=st.lists(body_lines, max_size=6))
+def test_hand_built_message_parses_like_the_stdlib_one(
+    title: str, name: str, lines: list[str]
+) -> None:
+    subject = " ".join(title.split()) or "x"
+    text = "\n".join([name, *lines]) + "\n"
+    html = f"<p>{text}</p>\n"
+    fast, reference = both_builders(RenderedEmail(subject=subject, html=html, text=text), name)
+    for header in HEADERS:
+        assert str(fast[header]) == str(reference[header]), header
+    assert fast["Subject"] == subject
+    assert " ".join(fast["List-Unsubscribe"].split()) == f"<{UNSUBSCRIBE}>, <{MAILTO}>"
+    assert parts(fast) == parts(reference) == (text, html)
+
+
+def test_hand_built_non_ascii_display_name_is_encoded() -> None:
+    fast, _ = both_builders(SAMPLE, "Zoë Ünal")
+    assert fast["To"].addresses[0].display_name == "Zoë Ünal"
+    assert fast["To"].addresses[0].addr_spec == "r@example.org"
+
+
+def test_hand_built_message_is_ascii_with_short_body_lines() -> None:
+    rendered = RenderedEmail(subject="s", html="<p>" + "ü" * 500 + "</p>\n", text="ä" * 300)
+    data = build(rendered)
+    assert data.isascii()
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 78
