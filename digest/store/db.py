@@ -16,7 +16,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.errors import DigestError, SchemaOutOfDate
@@ -105,13 +105,21 @@ class Database:
     # --- facts the service keeps about itself --------------------------------------------
 
     def secret_key(self) -> str:
-        """The link-signing key kept in the database, generated once when none is configured."""
-        with self.session() as session:
-            row = session.get(KeyValue, "secret_key")
-            if row is None:
-                row = KeyValue(key="secret_key", value=secrets.token_urlsafe(48))
-                session.add(row)
-            return row.value
+        """The link-signing key kept in the database, generated once when none is configured.
+
+        Replicas starting together may race to create it: the loser reads the winner's key.
+        """
+        try:
+            with self.session() as session:
+                row = session.get(KeyValue, "secret_key")
+                if row is None:
+                    row = KeyValue(key="secret_key", value=secrets.token_urlsafe(48))
+                    session.add(row)
+                return row.value
+        except IntegrityError:
+            value = self.get_value("secret_key")
+            assert value is not None
+            return value
 
     def get_value(self, key: str) -> str | None:
         with self.session() as session:
