@@ -1,0 +1,143 @@
+"""nDCG@10 and recall@20 of digest's ranker beside plain BM25 on the hand-judged set.
+
+Usage: python bench/relevance/evaluate.py [--per-profile]
+
+Each profile is what `digest subscribers add --topic ... --exclude ...` would store (defaults
+for everything else), ranked the way `digest preview` ranks: rank() then choose_for_digest()
+with the default ten papers. The baseline is Okapi BM25 (k1 1.2, b 0.75) over title + abstract
+with the same tokens and stems, the topics' words as one bag, and no exclusions. Figures are
+given for all profiles, the "tune" half and the "heldout" half; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import pathlib
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from digest.models import Paper, Profile, Topic
+from digest.rank import build_index, choose_for_digest, rank
+from digest.rank.text import stems
+
+HERE = pathlib.Path(__file__).resolve().parent
+NOW = dt.datetime(2026, 8, 6, tzinfo=dt.UTC)
+K = 10
+RECALL_AT = 20
+
+
+def load_papers() -> list[Paper]:
+    data = json.loads((HERE / "papers.json").read_text())
+    return [
+        Paper(
+            id=number,
+            key=item["id"],
+            title=item["title"],
+            abstract=item["abstract"],
+            authors=tuple(item["authors"]),
+            categories=tuple(item["categories"]),
+            arxiv_id=item["id"] if item["id"][:1].isdigit() and "/" not in item["id"] else None,
+            doi=item["id"] if item["id"].startswith("10.") else None,
+        )
+        for number, item in enumerate(data, start=1)
+    ]
+
+
+def ndcg(ranked: Sequence[str], grades: Mapping[str, int], k: int = K) -> float:
+    """Linear-gain nDCG@k (trec_eval's ndcg_cut); the ideal ranks every judged paper."""
+    dcg = sum(grades.get(key, 0) / math.log2(i + 2) for i, key in enumerate(ranked[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    best = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / best if best else 0.0
+
+
+def recall(ranked: Sequence[str], grades: Mapping[str, int], k: int = RECALL_AT) -> float:
+    relevant = {key for key, g in grades.items() if g > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+class Bm25:
+    """Plain Okapi BM25 over title + abstract: the baseline the issue names."""
+
+    def __init__(self, papers: Sequence[Paper], k1: float = 1.2, b: float = 0.75) -> None:
+        self.papers = papers
+        self.k1, self.b = k1, b
+        self.docs = [Counter(stems(f"{p.title} {p.abstract}")) for p in papers]
+        self.lengths = [sum(d.values()) for d in self.docs]
+        self.average = sum(self.lengths) / max(len(self.docs), 1)
+        self.df: Counter[str] = Counter()
+        for doc in self.docs:
+            self.df.update(doc.keys())
+
+    def rank(self, query: str) -> list[str]:
+        terms = set(stems(query))
+        n = len(self.docs)
+        scored = []
+        for paper, doc, length in zip(self.papers, self.docs, self.lengths, strict=True):
+            score = 0.0
+            for term in terms & doc.keys():
+                idf = math.log(1 + (n - self.df[term] + 0.5) / (self.df[term] + 0.5))
+                tf = doc[term]
+                norm = self.k1 * (1 - self.b + self.b * length / self.average)
+                score += idf * tf * (self.k1 + 1) / (tf + norm)
+            if score > 0:
+                scored.append((-score, paper.id, paper.key))
+        return [key for _, _, key in sorted(scored)]
+
+
+def ours(papers: Sequence[Paper], profile: Profile, size: int) -> list[str]:
+    index = build_index(papers)
+    picks = rank(profile, index, {}, now=NOW)
+    shown, _ = choose_for_digest(picks, size)
+    return [pick.paper.key for pick in shown]
+
+
+def profile_of(spec: Mapping[str, Any]) -> Profile:
+    return Profile(topics=tuple(Topic(t) for t in spec["topics"]), exclude=tuple(spec["exclude"]))
+
+
+def evaluate(per_profile: bool) -> dict[str, Any]:
+    papers = load_papers()
+    judged = json.loads((HERE / "judgments.json").read_text())["profiles"]
+    bm25 = Bm25(papers)
+    rows = []
+    for spec in judged:
+        grades = spec["grades"]
+        profile = profile_of(spec)
+        baseline = bm25.rank(" ".join(spec["topics"]))
+        ranked = ours(papers, profile, K)
+        longer = ours(papers, profile, RECALL_AT)
+        row = {
+            "profile": spec["name"],
+            "split": spec["split"],
+            "ndcg10": round(ndcg(ranked, grades), 4),
+            "recall20": round(recall(longer, grades), 4),
+            "bm25_ndcg10": round(ndcg(baseline, grades), 4),
+            "bm25_recall20": round(recall(baseline, grades), 4),
+        }
+        rows.append(row)
+        if per_profile:
+            print(json.dumps(row), file=sys.stderr)
+    result: dict[str, Any] = {"papers": len(papers), "profiles": len(rows)}
+    for split in ("all", "tune", "heldout"):
+        chosen = [r for r in rows if split == "all" or r["split"] == split]
+        for metric in ("ndcg10", "recall20", "bm25_ndcg10", "bm25_recall20"):
+            value = sum(r[metric] for r in chosen) / len(chosen)
+            result[f"{metric}_{split}"] = round(value, 4)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--per-profile", action="store_true", help="one line per profile")
+    args = parser.parse_args()
+    print(json.dumps(evaluate(args.per_profile)))
+
+
+if __name__ == "__main__":
+    main()
