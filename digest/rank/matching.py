@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from digest.models import Paper, Profile
 from digest.rank.index import CorpusIndex
 from digest.rank.relevance import (
@@ -20,6 +22,7 @@ from digest.rank.relevance import (
     score_query,
 )
 from digest.rank.text import fold
+from digest.rank.vectors import nearness
 
 OTHER_TOPIC_SHARE = 0.3  # a paper's second and further topics count this much
 NAMED_TOPIC_MIN = 0.15  # a topic this relevant is named in the reasons
@@ -30,6 +33,9 @@ AUTHOR_BOOST = 0.35
 SEED_SHARE = 0.4
 SEED_TERMS = 12
 SEED_MIN_SIMILARITY = 0.2
+CONTEXT_WEIGHT = 0.7  # share of topic relevance that depends on being near the profile centre
+NEAR_MIN = 0.5  # a paper this near the centre may enter without a topic word
+NEAR_SHARE = 0.3  # what nearness alone can earn
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ def combine(relevances: Iterable[float], shares: Iterable[float]) -> float:
     for relevance, share in zip(relevances, shares, strict=False):
         miss *= 1.0 - min(max(relevance * share, 0.0), 1.0)
     return 1.0 - miss
+
+
+def _shares(n: int) -> list[float]:
+    return [1.0] + [OTHER_TOPIC_SHARE] * (n - 1)
 
 
 def _author_key(name: str) -> tuple[str, str]:
@@ -163,40 +173,67 @@ def _exclusions(
     return dropped
 
 
+def _first_pass(
+    index: CorpusIndex, topics: dict[int, list[tuple[float, str]]], dropped: dict[int, str]
+) -> np.ndarray:
+    first_pass = np.zeros(index.size)
+    for doc, matched in topics.items():
+        if doc not in dropped:
+            first_pass[doc] = combine([m[0] for m in matched], _shares(len(matched)))
+    return first_pass
+
+
 def match_profile(profile: Profile, index: CorpusIndex) -> dict[int, PaperMatch]:
-    """Paper position → match for every paper with some ground to be shown and not excluded."""
+    """Paper position → match for every paper with some ground to be shown and not excluded.
+
+    Topic relevance is scaled by nearness to the profile's centre (see :mod:`.vectors`); a
+    paper without a topic word but very near the centre may enter on that ground alone.
+    """
     topics = _topic_matches(profile, index)
     seeds = _seed_matches(profile, index)
     dropped = _exclusions(profile, index, topics)
+    first_pass = _first_pass(index, topics, dropped)
+    learnt = nearness(index, first_pass)
+    near = np.ones(index.size) if learnt is None else learnt
+    near_min = NEAR_MIN if learnt is not None else math.inf
     result: dict[int, PaperMatch] = {}
     for doc, paper in enumerate(index.papers):
         if doc in dropped:
             continue
         matched = topics.get(doc, [])
-        author = followed_author(paper, profile.authors) if profile.authors else None
-        category = matching_category(paper, profile.categories) if profile.categories else None
-        seed = seeds.get(doc)
-        if not matched and author is None and category is None and seed is None:
-            continue
-        relevance = combine(
-            [m[0] for m in matched], [1.0] + [OTHER_TOPIC_SHARE] * (len(matched) - 1)
-        )
+        relevance = first_pass[doc] * (1.0 - CONTEXT_WEIGHT + CONTEXT_WEIGHT * near[doc])
         reasons: list[str] = []
         named = [text for score, text in matched if score >= NAMED_TOPIC_MIN][:3]
         if named:
             reasons.append("matched: " + ", ".join(named))
-        extras: list[float] = []
-        if author is not None:
-            extras.append(AUTHOR_BOOST)
-            reasons.append(f"by an author you follow: {author}")
-        if category is not None:
-            extras.append(CATEGORY_BOOST)
-            reasons.append(f"in {category}")
-        if seed is not None:
-            extras.append(SEED_SHARE * seed[0])
-            reasons.append(f"like your seed {seed[1]}")
+        if near[doc] >= near_min:
+            relevance = combine([relevance, NEAR_SHARE * near[doc] ** 2], [1.0, 1.0])
+            if not named:
+                reasons.append("close to today's best matches for your topics")
+        extras = _extras(profile, paper, seeds.get(doc), reasons)
+        if not reasons and not matched:
+            continue
         relevance = combine([relevance, *extras], [1.0] * (1 + len(extras)))
         if relevance > 0:
             topic = matched[0][1] if matched else None
-            result[doc] = PaperMatch(relevance, topic, tuple(reasons))
+            result[doc] = PaperMatch(float(relevance), topic, tuple(reasons))
     return result
+
+
+def _extras(
+    profile: Profile, paper: Paper, seed: tuple[float, str] | None, reasons: list[str]
+) -> list[float]:
+    """Boosts from followed authors, categories and seeds; appends their reasons."""
+    extras: list[float] = []
+    author = followed_author(paper, profile.authors) if profile.authors else None
+    if author is not None:
+        extras.append(AUTHOR_BOOST)
+        reasons.append(f"by an author you follow: {author}")
+    category = matching_category(paper, profile.categories) if profile.categories else None
+    if category is not None:
+        extras.append(CATEGORY_BOOST)
+        reasons.append(f"in {category}")
+    if seed is not None:
+        extras.append(SEED_SHARE * seed[0])
+        reasons.append(f"like your seed {seed[1]}")
+    return extras

@@ -14,6 +14,7 @@ from digest.rank.matching import match_profile
 TREND_HALF_LIFE_DAYS = 3.0
 TREND_HALF_SATURATION = 4.0  # raw attention at which trending is 0.5
 OTHER_TOPIC_LABEL = "other"
+PROMOTE_RATIO = 0.8  # a topic over its share yields a slot only to a pick this good
 
 
 def _age_days(paper: Paper, now: dt.datetime) -> float:
@@ -111,21 +112,36 @@ def choose_for_digest(
 ) -> tuple[list[Pick], list[tuple[str, int]]]:
     """The picks an email shows (best first) and the rest as (topic, count) for "+N more".
 
-    Topics share the slots: each gets at most the smallest equal cap that fills the digest, so
-    one busy topic shows its best few while others still appear. With one topic, no cap.
+    Topics share the slots: each gets the smallest equal cap that fills the digest, but a topic
+    past its cap still takes the next slot when the best pick of the other topics scores less
+    than PROMOTE_RATIO of it (a weak match is not worth the slot), and one slot always goes to
+    another topic when there is one, so no single topic fills the whole digest.
     """
     ordered = sorted(picks, key=lambda pick: (-pick.score, pick.paper.id))
     slots = max(per_digest, 0)
-    counts = Counter(pick.topic or OTHER_TOPIC_LABEL for pick in ordered)
+    counts = Counter(_label(pick) for pick in ordered)
     cap = _topic_cap(counts, min(slots, len(ordered))) if ordered and slots else 0
     shown: list[Pick] = []
     taken: Counter[str] = Counter()
-    for pick in ordered:
-        label = pick.topic or OTHER_TOPIC_LABEL
-        if len(shown) < slots and taken[label] < cap:
-            shown.append(pick)
-            taken[label] += 1
+    left = list(ordered)
+    while left and len(shown) < slots:
+        best = left[0]
+        other = next((p for p in left if taken[_label(p)] < cap), None)
+        last_slot = len(shown) == slots - 1 and len(taken) == 1 and len(counts) > 1
+        if other is not None and taken[_label(best)] >= cap:
+            if other.score >= PROMOTE_RATIO * best.score or last_slot:
+                best = other
+        elif last_slot and _label(best) in taken:
+            best = next((p for p in left if _label(p) not in taken), best)
+        shown.append(best)
+        left.remove(best)
+        taken[_label(best)] += 1
+    shown.sort(key=lambda pick: (-pick.score, pick.paper.id))
     overflow = Counter({label: counts[label] - taken[label] for label in counts})
     return shown, sorted(
         ((label, n) for label, n in overflow.items() if n > 0), key=lambda item: (-item[1], item[0])
     )
+
+
+def _label(pick: Pick) -> str:
+    return pick.topic or OTHER_TOPIC_LABEL

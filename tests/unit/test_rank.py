@@ -330,14 +330,21 @@ def pick(paper_id: int, score: float, topic: str | None) -> Pick:
     )
 
 
-def test_choose_for_digest_caps_dominant_topic_and_reports_overflow() -> None:
+def test_choose_for_digest_caps_dominant_topic_when_others_are_nearly_as_good() -> None:
     picks = [pick(i, 0.9 - i / 100, "agents") for i in range(1, 9)]
-    picks += [pick(20, 0.5, "distillation"), pick(21, 0.4, "distillation")]
+    picks += [pick(20, 0.8, "distillation"), pick(21, 0.75, "distillation")]
     shown, overflow = choose_for_digest(picks, 5)
-    assert [p.topic for p in shown].count("agents") == 3
     assert {p.paper.id for p in shown} == {1, 2, 3, 20, 21}
     assert [p.score for p in shown] == sorted((p.score for p in shown), reverse=True)
     assert overflow == [("agents", 5)]
+
+
+def test_choose_for_digest_keeps_strong_topic_over_weak_one_but_leaves_one_slot() -> None:
+    picks = [pick(i, 0.9 - i / 100, "agents") for i in range(1, 9)]
+    picks += [pick(20, 0.5, "distillation"), pick(21, 0.4, "distillation")]
+    shown, overflow = choose_for_digest(picks, 5)
+    assert [p.paper.id for p in shown] == [1, 2, 3, 4, 20]
+    assert overflow == [("agents", 4), ("distillation", 1)]
 
 
 def test_choose_for_digest_without_other_topics_has_no_cap() -> None:
