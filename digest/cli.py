@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from digest import pipeline
+from digest import deliver, pipeline
 from digest.cli_output import (
     echo_json,
     paper_json,
@@ -21,8 +21,10 @@ from digest.cli_output import (
     print_ingest_reports,
 )
 from digest.cli_subscribers import subscribers_app
+from digest.compose import compose_digest, digest_message_id
 from digest.config import load_settings
 from digest.errors import DigestError
+from digest.mime import parts_of
 from digest.service import Service, utcnow
 from digest.store import deliveries, papers, sources, subscribers
 
@@ -184,15 +186,37 @@ def preview(
     as_json: JsonOpt = False,
     html: Annotated[Path | None, typer.Option(help="Write the HTML part here.")] = None,
     text: Annotated[Path | None, typer.Option(help="Write the text part here.")] = None,
+    eml: Annotated[Path | None, typer.Option(help="Write the whole message (.eml) here.")] = None,
 ) -> None:
-    """What this subscriber's digest would contain, best first (the email's own ranking)."""
+    """What this subscriber's digest would contain, best first (the email's own ranking).
+
+    The files hold the parts of the very message `run` sends: the recorded digest when that date
+    was already planned, else a fresh ranking.
+    """
     service = open_service()
     day = date.date() if date else today()
-    digest, rendered = pipeline.preview(service, email, day, now=utcnow(), limit=limit)
+    now = utcnow()
+    stored = None if limit else deliver.stored_digest(service, email, day)
+    if stored is None:
+        digest, _ = pipeline.preview(service, email, day, now=now, limit=limit)
+        stored = deliver.StoredDigest(
+            digest, not digest.picks, digest_message_id(service, digest.subscriber, day)
+        )
+    digest = stored.digest
+    rendered, message = compose_digest(
+        service,
+        digest,
+        message_id=stored.message_id,
+        now=now,
+        nothing_matched=stored.nothing_matched,
+    )
+    text_part, html_part = parts_of(message.data)
     if html:
-        html.write_text(rendered.html, encoding="utf-8")
+        html.write_text(html_part, encoding="utf-8", newline="")
     if text:
-        text.write_text(rendered.text, encoding="utf-8")
+        text.write_text(text_part, encoding="utf-8", newline="")
+    if eml:
+        eml.write_bytes(message.data)
     if as_json:
         echo_json([pick_json(pick) for pick in digest.picks])
         return
@@ -320,6 +344,29 @@ def deliveries_retry(
         count = deliveries.retry_now(session, now=now, subscriber_id=sid)
     typer.echo(f"{count} deliveries due again")
     print_delivery_report(pipeline.deliver_due(service, now=now, subscriber_id=sid))
+
+
+@deliveries_app.command("resolve")
+def deliveries_resolve(
+    email: Annotated[str, typer.Option(help="The subscriber of the ambiguous delivery.")],
+    date: Annotated[
+        dt.datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Its digest date.")
+    ],
+    outcome: Annotated[str, typer.Option("--as", help="sent: it arrived; retry: send it again.")],
+) -> None:
+    """Settle an ambiguous delivery (DATA began, no reply): mark it sent, or send it again."""
+    service = open_service()
+    now = utcnow()
+    with service.db.session() as session:
+        sid = subscribers.get_row(session, email).id
+        try:
+            row = deliveries.resolve_ambiguous(session, sid, date.date(), outcome=outcome, now=now)
+        except (LookupError, ValueError) as exc:
+            raise DigestError(str(exc)) from None
+        state = row.state
+    typer.echo(f"{email} {date.date().isoformat()}: {state}")
+    if state == "pending":
+        print_delivery_report(pipeline.deliver_due(service, now=now, subscriber_id=sid))
 
 
 @app.command()

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import random
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 from digest.addresses import email_hash
 from digest.compose import compose_digest
@@ -28,7 +29,7 @@ from digest.store.db import Session
 from digest.store.schema import Delivery, DeliveryItem
 from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 
-__all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "stored_message"]
+__all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "StoredDigest", "stored_digest"]
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +166,17 @@ def _digest_of(
     )
 
 
-def stored_message(
-    service: Service, email: str, date: dt.date, *, now: dt.datetime
-) -> OutgoingMessage | None:
-    """The message the send loop would send for a recorded delivery, or None without one."""
+@dataclass(frozen=True)
+class StoredDigest:
+    """A recorded delivery as the send loop composes it: digest, kind and Message-ID."""
+
+    digest: Digest
+    nothing_matched: bool
+    message_id: str
+
+
+def stored_digest(service: Service, email: str, date: dt.date) -> StoredDigest | None:
+    """The digest recorded for this subscriber and date, or None when none was planned."""
     with service.db.session() as session:
         subscriber = subscribers.to_subscriber(subscribers.get_row(session, email))
         row = deliveries.find_delivery(session, subscriber.id, date)
@@ -177,14 +185,7 @@ def stored_message(
         items = deliveries.items_for(session, [row.id])[row.id]
         paper_map = papers.papers_by_ids(session, {item.paper_id for item in items})
         digest = _digest_of(row, subscriber, items, paper_map)
-        _, message = compose_digest(
-            service,
-            digest,
-            message_id=row.message_id,
-            now=now,
-            nothing_matched=row.kind == "nothing",
-        )
-    return message
+    return StoredDigest(digest, row.kind == "nothing", row.message_id)
 
 
 def _pick(item: DeliveryItem, paper_map: dict[int, Paper]) -> Pick:

@@ -17,8 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import email
+import email.policy
 import hashlib
 import re
+from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from digest.models import RenderedEmail
@@ -186,3 +189,14 @@ def verbatim_header(name: str, value: str) -> str:
 def _refuse_line_breaks(name: str, value: str) -> None:
     if "\r" in value or "\n" in value:
         raise ValueError(f"{name} must not contain line breaks: {value!r}")
+
+
+def parts_of(data: bytes) -> tuple[str, str]:
+    """(text, html) decoded from message bytes, as a mail client reads them (for `preview`)."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    if not isinstance(text, EmailMessage) or not isinstance(html, EmailMessage):
+        raise ValueError("not a multipart/alternative message with text and HTML parts")
+    return str(text.get_content()), str(html.get_content())
