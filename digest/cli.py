@@ -369,6 +369,19 @@ def deliveries_resolve(
         print_delivery_report(pipeline.deliver_due(service, now=now, subscriber_id=sid))
 
 
+TickOpt = Annotated[
+    int, typer.Option("--tick-seconds", min=1, help="Seconds between send-due ticks.")
+]
+PretendNowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="Rehearse: the jobs' clock starts at this ISO time and runs on from there "
+        "(the web site keeps the real clock).",
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -376,26 +389,56 @@ def serve(
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Serve the web site only.")
     ] = False,
+    tick_seconds: TickOpt = 300,
+    now: PretendNowOpt = None,
 ) -> None:
-    """The web site (subscribe, confirm, manage, unsubscribe) and the scheduler."""
-    from digest.scheduler import start_for_serve
+    """The web site (subscribe, confirm, manage, unsubscribe) and the scheduler.
+
+    SIGTERM stops the web site, lets a running send finish and record its outcome, then exits 0.
+    """
+    from digest.logging_setup import configure_logging
+    from digest.scheduler import scheduler_clock, start_for_serve, termination_signals
     from digest.web.server import serve as serve_web
 
+    configure_logging()
     service = open_service()
-    running = None if no_scheduler else start_for_serve(service)
-    try:
-        serve_web(service, host=host, port=port)
-    finally:
-        if running is not None:
-            running.stop()
+    clock = scheduler_clock(parse_now(now) if now else None)
+    tick = dt.timedelta(seconds=tick_seconds)
+    with termination_signals() as stopped:
+        running = None if no_scheduler else start_for_serve(service, clock=clock, tick=tick)
+        try:
+            if not stopped.is_set():  # a SIGTERM during start-up means: do not serve
+                serve_web(service, host=host, port=port)
+        finally:
+            if running is not None:
+                running.stop()
 
 
 @app.command()
-def scheduler() -> None:
+def scheduler(tick_seconds: TickOpt = 300, now: PretendNowOpt = None) -> None:
     """The scheduled jobs (ingest, send what is due) without the web site."""
-    from digest.scheduler import run_forever
+    from digest.logging_setup import configure_logging
+    from digest.scheduler import run_forever, scheduler_clock
 
-    run_forever(open_service())
+    configure_logging()
+    clock = scheduler_clock(parse_now(now) if now else None)
+    run_forever(open_service(), clock=clock, tick=dt.timedelta(seconds=tick_seconds))
+
+
+@app.command()
+def status(
+    as_json: JsonOpt = False,
+    now: Annotated[str | None, typer.Option("--now", help="Pretend it is this ISO time.")] = None,
+) -> None:
+    """Last runs, what is due now and next, failing sources, deliveries needing a look."""
+    from digest.status import status_lines, status_report
+
+    report = status_report(open_service(), now=parse_now(now))
+    if as_json:
+        echo_json(report.as_json())
+        return
+    for line in status_lines(report):
+        typer.echo(line)
 
 
 def main(argv: list[str] | None = None) -> Any:

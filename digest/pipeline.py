@@ -11,11 +11,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from digest import rank, schedule
+from digest import ops, rank, schedule
 from digest.addresses import email_hash
 from digest.compose import compose_digest, digest_message_id
 from digest.deliver import DeliveryReport, deliver_due
 from digest.ingest_job import IngestReport, ingest_files, ingest_sources
+from digest.metrics import process_metrics
 from digest.models import Digest, Pick, RenderedEmail, Subscriber, Topic, TrendSignal
 from digest.resources import samples_dir
 from digest.service import Service
@@ -243,7 +244,24 @@ def run_due(service: Service, *, now: dt.datetime, dry_run: bool = False) -> Due
     """Record and send exactly the digests due at `now` in each subscriber's own time zone.
 
     Weekly subscribers look back at least a week, so a weekly digest covers the whole week.
+    A real run is recorded in the runs table (for `digest status`, /healthz and /metrics).
     """
+    if dry_run:
+        return _run_due(service, now=now, dry_run=True)
+    with ops.track_run(service, "due", now=now) as run:
+        report = _run_due(service, now=now, dry_run=False)
+        process_metrics().count_delivery(report.delivery)
+        run.summary.update(
+            recorded=sum(plan.planned for plan in report.plans),
+            nothing_matched=sum(plan.skipped_no_match for plan in report.plans),
+            sent=report.delivery.sent if report.delivery else 0,
+            deferred=report.delivery.deferred if report.delivery else 0,
+            failed=report.delivery.failed if report.delivery else 0,
+        )
+    return report
+
+
+def _run_due(service: Service, *, now: dt.datetime, dry_run: bool) -> DueReport:
     groups: dict[tuple[dt.date, int], list[Subscriber]] = {}
     with service.db.session() as session:
         for subscriber, paused_until in subscribers.confirmed_with_pause(session):
@@ -251,6 +269,7 @@ def run_due(service: Service, *, now: dt.datetime, dry_run: bool = False) -> Due
             if date is not None:
                 window = schedule.window_days_for(subscriber, service.settings.window_days)
                 groups.setdefault((date, window), []).append(subscriber)
+                log.debug("due", extra={"subscriber_id": subscriber.id, "date": str(date)})
     plans = [
         plan_digests(service, date, now=now, targets=targets, dry_run=dry_run, window_days=window)
         for (date, window), targets in sorted(groups.items())

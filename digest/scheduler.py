@@ -8,8 +8,12 @@ run late (never dropped silently), and a job never runs twice at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import signal
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -17,9 +21,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from digest import pipeline
+from digest import ops, pipeline
 from digest.errors import DigestError
 from digest.ingest_job import ingest_sources
+from digest.metrics import process_metrics
 from digest.service import Service, utcnow
 from digest.store.db import SchedulerLock
 
@@ -33,45 +38,79 @@ JOB_DEFAULTS: dict[str, Any] = {
 }
 
 
-def ingest_job(service: Service) -> None:
-    reports = ingest_sources(service, None, now=utcnow())
-    failed = [r.source for r in reports if r.error]
-    log.info("ingest finished: %d sources, %d failed", len(reports), len(failed))
+Clock = Callable[[], dt.datetime]
 
 
-def due_job(service: Service) -> None:
-    report = pipeline.run_due(service, now=utcnow())
-    planned = sum(plan.planned for plan in report.plans)
-    if planned or (report.delivery and report.delivery.sent):
-        log.info(
-            "due tick: %d digests recorded, %d sent",
-            planned,
-            report.delivery.sent if report.delivery else 0,
+def scheduler_clock(pretend_now: dt.datetime | None = None) -> Clock:
+    """The jobs' clock: real time, or real time shifted so that it starts at `pretend_now`.
+
+    `digest serve --now` uses the shift to rehearse a send time (and tests to reach one):
+    triggers still fire on real time, but every job sees the shifted moment.
+    """
+    if pretend_now is None:
+        return utcnow
+    offset = pretend_now - utcnow()
+    return lambda: utcnow() + offset
+
+
+def ingest_job(service: Service, clock: Clock = utcnow) -> None:
+    now = clock()
+    with ops.track_run(service, "ingest", now=now) as run:
+        reports = ingest_sources(service, None, now=now)
+        process_metrics().count_ingest(reports)
+        for report in reports:
+            if report.error:
+                log.warning("source failed: %s", report.error, extra={"source": report.source})
+        run.summary.update(
+            sources=len(reports),
+            failed=sum(1 for r in reports if r.error),
+            new=sum(r.new for r in reports),
+            updated=sum(r.updated for r in reports),
         )
+
+
+def due_job(
+    service: Service, clock: Clock = utcnow, stopping: threading.Event | None = None
+) -> None:
+    """One tick: send what is due; a tick that starts after SIGTERM does nothing."""
+    if stopping is not None and stopping.is_set():
+        return
+    pipeline.run_due(service, now=clock())
 
 
 def _log_event(event: JobExecutionEvent) -> None:
     if event.code == EVENT_JOB_MISSED:
-        log.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
+        log.warning(
+            "job %s missed its run at %s",
+            event.job_id,
+            event.scheduled_run_time,
+            extra={"job": event.job_id},
+        )
     elif event.exception is not None:
-        log.error("job %s failed: %s", event.job_id, event.exception)
+        log.error("job %s failed: %s", event.job_id, event.exception, extra={"job": event.job_id})
 
 
-def build_scheduler(service: Service) -> BackgroundScheduler:
+def build_scheduler(
+    service: Service,
+    *,
+    clock: Clock = utcnow,
+    tick: dt.timedelta = dt.timedelta(minutes=TICK_MINUTES),
+    stopping: threading.Event | None = None,
+) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
     scheduler.add_listener(_log_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     # arXiv announces at 20:00 US Eastern, Sunday to Thursday: 00:00-01:00 UTC Monday to Friday.
     scheduler.add_job(
         ingest_job,
         CronTrigger(day_of_week="mon-fri", hour=1, minute=30),
-        args=[service],
+        args=[service, clock],
         id="ingest-announcement",
     )
-    scheduler.add_job(ingest_job, CronTrigger(minute=15), args=[service], id="ingest-hourly")
+    scheduler.add_job(ingest_job, CronTrigger(minute=15), args=[service, clock], id="ingest-hourly")
     scheduler.add_job(
         due_job,
-        IntervalTrigger(minutes=TICK_MINUTES),
-        args=[service],
+        IntervalTrigger(seconds=tick.total_seconds()),
+        args=[service, clock, stopping],
         id="send-due",
         next_run_time=utcnow(),
     )
@@ -81,22 +120,38 @@ def build_scheduler(service: Service) -> BackgroundScheduler:
 class RunningScheduler:
     """A started scheduler plus the lock that makes it the only one on this database."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        clock: Clock = utcnow,
+        tick: dt.timedelta = dt.timedelta(minutes=TICK_MINUTES),
+    ) -> None:
         self.lock = SchedulerLock(service.db)
         self.lock.acquire()  # raises DigestError with a clear message when another one runs
-        self.scheduler = build_scheduler(service)
+        self.stopping = threading.Event()
+        self.scheduler = build_scheduler(service, clock=clock, tick=tick, stopping=self.stopping)
         self.scheduler.start()
+        log.info("scheduler started: a send tick every %s", tick)
 
     def stop(self) -> None:
+        """Take no new work, let a running job finish its sends, then give up the lock."""
+        self.stopping.set()
         self.scheduler.shutdown(wait=True)
         self.lock.release()
+        log.info("scheduler stopped")
 
 
-def start_for_serve(service: Service) -> RunningScheduler | None:
+def start_for_serve(
+    service: Service,
+    *,
+    clock: Clock = utcnow,
+    tick: dt.timedelta = dt.timedelta(minutes=TICK_MINUTES),
+) -> RunningScheduler | None:
     """Start the scheduler beside the web site; on PostgreSQL a replica that is not the leader
     serves the web only (the leader's tick sends, and rows are claimed with SKIP LOCKED)."""
     try:
-        return RunningScheduler(service)
+        return RunningScheduler(service, clock=clock, tick=tick)
     except DigestError:
         if service.db.is_sqlite:
             raise
@@ -104,13 +159,33 @@ def start_for_serve(service: Service) -> RunningScheduler | None:
         return None
 
 
-def run_forever(service: Service) -> None:
-    """`digest scheduler`: the jobs without the web site, until SIGTERM or Ctrl-C."""
-    import signal
+@contextmanager
+def termination_signals() -> Iterator[threading.Event]:
+    """SIGTERM and SIGINT set the yielded event instead of killing the process.
 
-    running = RunningScheduler(service)
+    uvicorn handles both signals while it serves and raises them again once it has shut down;
+    with this handler in place the re-raised signal lets the caller stop the scheduler and exit
+    0 instead of dying before in-flight sends are recorded.
+    """
     stopped = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
         signal.signal(sig, lambda *_: stopped.set())
-    stopped.wait()
-    running.stop()
+    try:
+        yield stopped
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_forever(
+    service: Service,
+    *,
+    clock: Clock = utcnow,
+    tick: dt.timedelta = dt.timedelta(minutes=TICK_MINUTES),
+) -> None:
+    """`digest scheduler`: the jobs without the web site, until SIGTERM or Ctrl-C."""
+    with termination_signals() as stopped:
+        running = RunningScheduler(service, clock=clock, tick=tick)
+        stopped.wait()
+        running.stop()
