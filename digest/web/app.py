@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from digest import ops
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
 from digest.web import home, links, manage, subscribe, unsubscribe
@@ -88,6 +89,7 @@ def create_app(
             *manage.routes,
             *unsubscribe.routes,
             *links.routes,
+            *ops.routes,
         ],
         middleware=[Middleware(SecurityHeadersMiddleware, headers=headers)],
         exception_handlers={
