@@ -7,22 +7,22 @@ in :mod:`digest.rank.select`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from digest.models import Paper, Profile
-from digest.rank.index import CorpusIndex
+from digest.rank.feedback import is_negative
+from digest.rank.index import CorpusIndex, normalise_identifier
 from digest.rank.relevance import (
-    Concept,
-    Query,
     analyse_query,
     saturate_strength,
     score_query,
 )
-from digest.rank.text import fold
-from digest.rank.vectors import nearness
+from digest.rank.text import fold, stems
+from digest.rank.vectors import cosines, nearness, vector_of
 
 OTHER_TOPIC_SHARE = 0.3  # a paper's second and further topics count this much
 NAMED_TOPIC_MIN = 0.15  # a topic this relevant is named in the reasons
@@ -31,8 +31,9 @@ EXCLUDE_MARGIN = 0.05  # an exclusion must beat the best topic by this to drop a
 CATEGORY_BOOST = 0.1
 AUTHOR_BOOST = 0.35
 SEED_SHARE = 0.4
-SEED_TERMS = 12
+SEED_FULL_COSINE = 0.3
 SEED_MIN_SIMILARITY = 0.2
+NEGATIVE_SEED_SHARE = 0.6  # a paper just like a "less like this" paper keeps 40%
 CONTEXT_WEIGHT = 0.7  # share of topic relevance that depends on being near the profile centre
 NEAR_MIN = 0.5  # a paper this near the centre may enter without a topic word
 NEAR_SHARE = 0.3  # what nearness alone can earn
@@ -106,35 +107,55 @@ def matching_category(paper: Paper, wanted: Iterable[str]) -> str | None:
     return next((c for c in paper.categories if any(_in_category(c, w) for w in wanted)), None)
 
 
-def _seed_query(index: CorpusIndex, doc: int) -> Query:
-    """The seed paper's most salient stems (tf·idf, seen in at least one other paper)."""
-    counts = index.term_counts[doc]
-    scored = []
-    for term, count in counts.items():
-        df = len(index.postings.get(term, {}))
-        if df >= 2 and len(term) > 2:
-            scored.append((-(1.0 + math.log(count)) * index.idf(df), term))
-    terms = [term for _, term in sorted(scored)[:SEED_TERMS]]
-    return Query(f"seed {index.papers[doc].key}", tuple(Concept(t, ((t,),)) for t in terms))
+def _seed_similarities(
+    seed: str, index: CorpusIndex, seed_papers: Sequence[Paper]
+) -> dict[int, float]:
+    """Paper position → similarity 0..1 to the seed (in today's index or passed in as text).
+
+    Cosine of tf-idf vectors, scaled so SEED_FULL_COSINE (about what two papers on the same
+    problem share) counts as fully similar.
+    """
+    seed_doc = index.find(seed)
+    if seed_doc is not None:
+        counts: Counter[str] = index.term_counts[seed_doc]
+    else:
+        wanted = normalise_identifier(seed)
+        paper = next(
+            (p for p in seed_papers if wanted in {normalise_identifier(i) for i in _ids(p)}),
+            None,
+        )
+        if paper is None:
+            return {}
+        counts = Counter(stems(paper.title) * 2 + stems(paper.abstract))
+    scaled = np.clip(cosines(index, vector_of(index, counts)) / SEED_FULL_COSINE, 0.0, 1.0)
+    similar = {int(doc): float(scaled[doc]) for doc in np.flatnonzero(scaled > 0)}
+    if seed_doc is not None:
+        similar[seed_doc] = 1.0
+    return similar
 
 
-def _seed_matches(profile: Profile, index: CorpusIndex) -> dict[int, tuple[float, str]]:
-    """Per paper, (similarity 0..1, seed id) for its most similar seed present in the index."""
+def _ids(paper: Paper) -> tuple[str, ...]:
+    return tuple(i for i in (paper.arxiv_id, paper.doi) if i)
+
+
+def _seed_matches(
+    profile: Profile, index: CorpusIndex, seed_papers: Sequence[Paper]
+) -> tuple[dict[int, tuple[float, str]], dict[int, float]]:
+    """(paper → (similarity, seed) for its most similar positive seed, paper → the highest
+    similarity to a negative seed); seeds below SEED_MIN_SIMILARITY do not count."""
     best: dict[int, tuple[float, str]] = {}
+    against: dict[int, float] = {}
     for seed in profile.seeds:
-        seed_doc = index.find(seed)
-        if seed_doc is None:
-            continue
-        matches = score_query(_seed_query(index, seed_doc), index, phrases=False, coverage_power=1)
-        own = matches.get(seed_doc)
-        if own is None or own.strength <= 0:
-            continue
-        for doc, match in matches.items():
-            similarity = min(match.strength / own.strength, 1.0)
-            good = doc != seed_doc and similarity >= SEED_MIN_SIMILARITY
-            if good and similarity > best.get(doc, (0.0, ""))[0]:
+        negative = is_negative(seed)
+        identifier = seed[1:] if negative else seed
+        for doc, similarity in _seed_similarities(identifier, index, seed_papers).items():
+            if similarity < SEED_MIN_SIMILARITY or (not negative and doc == index.find(seed)):
+                continue
+            if negative:
+                against[doc] = max(against.get(doc, 0.0), similarity)
+            elif similarity > best.get(doc, (0.0, ""))[0]:
                 best[doc] = (similarity, seed)
-    return best
+    return best, against
 
 
 def explain_exclusions(profile: Profile, index: CorpusIndex) -> dict[int, str]:
@@ -183,14 +204,16 @@ def _first_pass(
     return first_pass
 
 
-def match_profile(profile: Profile, index: CorpusIndex) -> dict[int, PaperMatch]:
+def match_profile(
+    profile: Profile, index: CorpusIndex, seed_papers: Sequence[Paper] = ()
+) -> dict[int, PaperMatch]:
     """Paper position → match for every paper with some ground to be shown and not excluded.
 
     Topic relevance is scaled by nearness to the profile's centre (see :mod:`.vectors`); a
     paper without a topic word but very near the centre may enter on that ground alone.
     """
     topics = _topic_matches(profile, index)
-    seeds = _seed_matches(profile, index)
+    seeds, against = _seed_matches(profile, index, seed_papers)
     dropped = _exclusions(profile, index, topics)
     first_pass = _first_pass(index, topics, dropped)
     learnt = nearness(index, first_pass)
@@ -214,6 +237,7 @@ def match_profile(profile: Profile, index: CorpusIndex) -> dict[int, PaperMatch]
         if not reasons and not matched:
             continue
         relevance = combine([relevance, *extras], [1.0] * (1 + len(extras)))
+        relevance *= 1.0 - NEGATIVE_SEED_SHARE * against.get(doc, 0.0)
         if relevance > 0:
             topic = matched[0][1] if matched else None
             result[doc] = PaperMatch(float(relevance), topic, tuple(reasons))

@@ -62,14 +62,16 @@ def rank(
     *,
     now: dt.datetime,
     exclude_paper_ids: Collection[int] = (),
+    seed_papers: Sequence[Paper] = (),
 ) -> list[Pick]:
     """Every candidate that passes the profile, best first; ties go to the lower paper id.
 
     score = (1 - t) * relevance + t * trending with t = ``profile.trending``; a paper needs some
-    relevance (a topic, followed author, category or seed) unless t is 1.
+    relevance (a topic, followed author, category or seed) unless t is 1. ``seed_papers`` carry
+    the text of seed papers that are not among today's candidates (see ``Profile.seeds``).
     """
     t = min(max(profile.trending, 0.0), 1.0)
-    matches = match_profile(profile, index)
+    matches = match_profile(profile, index, seed_papers)
     excluded = set(exclude_paper_ids)
     picks: list[Pick] = []
     for doc, paper in enumerate(index.papers):

@@ -10,7 +10,7 @@ part of it. Everything is numpy/scipy so the batch path costs a sparse product p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -84,3 +84,21 @@ def nearness(index: CorpusIndex, first_pass: np.ndarray) -> np.ndarray | None:
     if top <= 0:
         return None
     return np.clip(similarity / top, 0.0, 1.0)
+
+
+def vector_of(index: CorpusIndex, counts: Mapping[str, int]) -> np.ndarray:
+    """A text's term counts as a unit vector in the index's columns (unknown terms dropped)."""
+    matrix, columns = paper_matrix(index)
+    vector = np.zeros(matrix.shape[1], dtype=np.float32)
+    for term, count in counts.items():
+        col = columns.get(term)
+        if col is not None and count > 0:
+            vector[col] = (1 + math.log(count)) * index.idf(len(index.postings.get(term, ())))
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def cosines(index: CorpusIndex, vector: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every candidate paper to ``vector``."""
+    matrix, _ = paper_matrix(index)
+    return np.asarray(matrix @ vector, dtype=np.float64).ravel()

@@ -1,6 +1,8 @@
-""" "More like this" / "less like this" clicks from digest emails, recorded as they come.
+""" "More like this" / "less like this" clicks from digest emails: recorded, then applied.
 
-Moving the profile with them is the ranker's business; this module only keeps the facts.
+:func:`record_feedback` keeps the fact and moves the subscriber's profile at once (via
+:func:`apply_feedback`), so the next digest and ``digest preview`` already reflect the click.
+How a click moves a profile is decided by :mod:`digest.rank.feedback`; this module does the I/O.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from digest.store.schema import Feedback
+from digest.rank.feedback import profile_after_feedback
+from digest.store import papers, subscribers
+from digest.store.schema import Feedback, SubscriberRow
 
 DIRECTIONS = ("more", "less")
 
@@ -18,7 +22,7 @@ DIRECTIONS = ("more", "less")
 def record_feedback(
     session: Session, subscriber_id: int, paper_id: int, direction: str, *, now: dt.datetime
 ) -> bool:
-    """Store one click; False when the same (paper, direction) was already recorded.
+    """Store one click and apply it; False when the same (paper, direction) was already recorded.
 
     A second click on the same link (or a mail scanner plus the person) counts once, and the
     latest direction for a paper wins: "less" after "more" replaces it.
@@ -40,6 +44,19 @@ def record_feedback(
                 subscriber_id=subscriber_id, paper_id=paper_id, direction=direction, created_at=now
             )
         )
+    session.flush()
+    apply_feedback(session, subscriber_id, paper_id, direction)
+    return True
+
+
+def apply_feedback(session: Session, subscriber_id: int, paper_id: int, direction: str) -> bool:
+    """Move the subscriber's profile for one click; False when paper or subscriber is gone."""
+    row = session.get(SubscriberRow, subscriber_id)
+    paper = papers.papers_by_ids(session, [paper_id]).get(paper_id)
+    if row is None or paper is None:
+        return False
+    profile = subscribers.profile_from_json(row.profile or {})
+    row.profile = subscribers.profile_to_json(profile_after_feedback(profile, paper, direction))
     session.flush()
     return True
 
