@@ -21,6 +21,7 @@ from digest.models import Digest, Pick, RenderedEmail, Subscriber, Topic, TrendS
 from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import deliveries, papers, subscribers
+from digest.store.seeds import seed_papers
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,14 @@ def digest_for(
     """The digest one subscriber gets for the context's date, and every pick before the cap."""
     with service.db.session() as session:
         already_sent = deliveries.sent_paper_ids(session, subscriber.id)
+        seeds = seed_papers(session, subscriber.profile.seeds)
     picks = rank.rank(
-        subscriber.profile, context.index, context.signals, now=now, exclude_paper_ids=already_sent
+        subscriber.profile,
+        context.index,
+        context.signals,
+        now=now,
+        exclude_paper_ids=already_sent,
+        seed_papers=seeds,
     )
     shown, overflow = rank.choose_for_digest(picks, subscriber.profile.per_digest)
     return Digest(
