@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from digest.bibtex import TITLE_TOPIC_WEIGHT, read_library
 from digest.cli_output import echo_json
 from digest.config import load_settings
 from digest.errors import DigestError
+from digest.models import Topic
 from digest.profiles import WEEKDAYS, parse_topic
 from digest.service import Service, utcnow
 from digest.store import subscribers
@@ -243,3 +245,31 @@ def remove(email: str) -> None:
     with service.db.session() as session:
         subscribers.remove_subscriber(session, email, now=utcnow())
     typer.echo(f"removed {email.strip()}")
+
+
+@subscribers_app.command("import-bib")
+def import_bib(
+    email: str,
+    file: Annotated[typer.FileText, typer.Argument(help="A BibTeX (.bib) file.")],
+    titles: Annotated[
+        bool, typer.Option("--titles/--no-titles", help="Titles without ids become topics.")
+    ] = True,
+) -> None:
+    """Add a BibTeX library's arXiv ids and DOIs as seeds (titles of the rest as topics)."""
+    library = read_library(file.read())
+    service = Service.open(load_settings())
+    with service.db.session() as session:
+        current = subscribers.to_subscriber(subscribers.get_row(session, email)).profile
+        seeds = tuple(dict.fromkeys(current.seeds + library.seeds))
+        known = {t.text.lower() for t in current.topics}
+        extra = tuple(
+            Topic(title, TITLE_TOPIC_WEIGHT)
+            for title in (library.titles if titles else ())
+            if title.lower() not in known
+        )
+        changes = {"seeds": seeds, "topics": current.topics + extra}
+        subscribers.upsert_subscriber(session, email, now=utcnow(), profile_changes=changes)
+    typer.echo(
+        f"{email.strip()}: {library.entries} entries, {len(seeds) - len(current.seeds)} new seeds,"
+        f" {len(extra)} title topics"
+    )
