@@ -1,0 +1,282 @@
+"""Delivery throughput against Postfix's C `smtp-sink`, beside baselines measured in the same run.
+
+- ceiling_msgs_s: a bare aiosmtplib pool (same size as digest's) sending pre-rendered messages
+  to smtp-sink: the most any sender in this process model could do;
+- sqlite_ratio / postgres_ratio: `digest run --no-ingest` for N subscribers (rank + render +
+  record + send, in a subprocess) in messages/s, divided by the ceiling (target >= 0.6);
+- peak_mb: the run's peak RSS at N subscribers (target < 500); peak_mb_quarter at N/4 shows
+  whether it grows with subscribers;
+- email_build_vs_stdlib: one whole email (render + MIME bytes) built by digest.mime against
+  the same render + stdlib EmailMessage (digest.mime_stdlib) (target >= 4).
+
+Usage: python bench/deliver.py [--subscribers 20000] [--pool 4]. smtp-sink comes from the Debian
+package postfix (only the binary; no mail daemon). PostgreSQL from DIGEST_TEST_POSTGRES (default
+postgresql+psycopg://postgres@127.0.0.1:5432/test); without it postgres_ratio is null.
+The last line of output is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiosmtplib
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from digest import pipeline  # noqa: E402
+from digest.compose import compose_digest  # noqa: E402
+from digest.config import Settings  # noqa: E402
+from digest.mime import build_message  # noqa: E402
+from digest.mime_stdlib import build_message_stdlib  # noqa: E402
+from digest.models import Digest, Pick, Topic  # noqa: E402
+from digest.resources import samples_dir  # noqa: E402
+from digest.service import Service  # noqa: E402
+from digest.store import papers, subscribers  # noqa: E402
+from digest.store.db import Database  # noqa: E402
+
+POSTGRES_ADMIN = os.environ.get(
+    "DIGEST_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+NOW = dt.datetime(2026, 5, 1, 6, 0, tzinfo=dt.UTC)
+DAY = dt.date(2026, 4, 30)
+TOPICS = ("LLM agents", "reinforcement learning", "diffusion models", "retrieval", "robotics")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def smtp_sink() -> Iterator[int]:
+    binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+    if not Path(binary).exists():
+        sys.exit("smtp-sink not found: apt-get install -y postfix (only the binary is used)")
+    port = free_port()
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    process = subprocess.Popen(
+        [binary, *user, f"127.0.0.1:{port}", "1024"], stdout=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def bare_pool(port: int, messages: list[tuple[str, bytes]], size: int) -> float:
+    """Seconds for ``size`` reused aiosmtplib connections to send every message."""
+    queue = list(reversed(messages))
+
+    async def worker() -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await smtp.connect()
+        sent = 0
+        while queue:
+            rcpt, data = queue.pop()
+            await smtp.sendmail("papers@bench.example", [rcpt], data)
+            sent += 1
+            if sent % 100 == 0:  # digest's messages_per_connection
+                await smtp.quit()
+                smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+                await smtp.connect()
+        await smtp.quit()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(size)))
+    return time.perf_counter() - start
+
+
+def settings_for(database_url: str, folder: Path, port: int | None) -> Settings:
+    values: dict[str, object] = dict(
+        database_url=database_url,
+        outbox_dir=folder / "outbox",
+        base_url="https://bench.example",
+        secret_key="bench-secret",
+        DIGEST_FROM="Papers <papers@bench.example>",
+    )
+    if port:
+        values["smtp_url"] = f"smtp://127.0.0.1:{port}?timeout=30"
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def populate(database_url: str, folder: Path, count: int) -> Service:
+    """Schema, the bundled sample papers, and ``count`` confirmed subscribers."""
+    Database(database_url).upgrade()
+    service = Service.open(settings_for(database_url, folder, None))
+    pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=NOW)
+    with service.db.session() as session:
+        for number in range(count):
+            topics = (Topic(TOPICS[number % len(TOPICS)]), Topic(TOPICS[(number + 2) % 5]))
+            subscribers.upsert_subscriber(
+                session,
+                f"reader{number}@bench.example",
+                now=NOW,
+                state="confirmed",
+                profile_changes={"topics": topics},
+            )
+    return service
+
+
+def sample_digest(service: Service) -> Digest:
+    with service.db.session() as session:
+        subscriber = subscribers.to_subscriber(
+            subscribers.get_row(session, "reader0@bench.example")
+        )
+        window = papers.papers_in_window(session, DAY, 30)[:10]
+    picks = tuple(
+        Pick(
+            paper=paper,
+            score=1.0 - i / 20,
+            relevance=1.0 - i / 20,
+            trending=0.0,
+            topic=TOPICS[i % 3],
+            reasons=(f"matches {TOPICS[i % 3]}",),
+        )
+        for i, paper in enumerate(window)
+    )
+    return Digest(subscriber=subscriber, date=DAY, picks=picks, themes=TOPICS[:3])
+
+
+def build_ratio(service: Service, digest: Digest, rounds: int = 300) -> tuple[float, float, bytes]:
+    """(ms per email with digest.mime, ms with stdlib EmailMessage, one message's bytes)."""
+    links = service.links.for_subscriber(digest.subscriber, DAY, [p.paper.id for p in digest.picks])
+    arguments = dict(
+        sender="Papers <papers@bench.example>",
+        recipient=digest.subscriber.email,
+        message_id="<digest.x@bench.example>",
+        date=NOW,
+        list_id="Papers <digest.bench.example>",
+        unsubscribe_url=links.unsubscribe,
+        unsubscribe_mailto=links.unsubscribe_mailto,
+        feedback_id="2026-04-30:1:digest:bench.example",
+    )
+    timings = []
+    for builder in (build_message, build_message_stdlib, build_message, build_message_stdlib):
+        start = time.perf_counter()
+        for _ in range(rounds):
+            rendered = service.renderer.render_digest(digest, links)
+            builder(rendered, **arguments)  # type: ignore[arg-type]
+        timings.append((time.perf_counter() - start) / rounds * 1000)
+    _, message = compose_digest(service, digest, message_id="<d.x@bench.example>", now=NOW)
+    return min(timings[0], timings[2]), min(timings[1], timings[3]), message.data
+
+
+def timed_run(database_url: str, folder: Path, port: int, pool: int) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of `digest run --no-ingest` in a subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(
+        DIGEST_DATABASE_URL=database_url,
+        DIGEST_SMTP_URL=f"smtp://127.0.0.1:{port}?timeout=30",
+        DIGEST_SMTP_POOL_SIZE=str(pool),
+        DIGEST_SECRET_KEY="bench-secret",
+        DIGEST_BASE_URL="https://bench.example",
+        DIGEST_FROM="Papers <papers@bench.example>",
+    )
+    code = (
+        "import resource, sys; from digest.cli import main; rc = main(sys.argv[1:]); "
+        "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+        "sys.exit(rc or 0)"
+    )
+    command = [sys.executable, "-c", code]
+    start = time.perf_counter()
+    run = subprocess.run(
+        [*command, "run", "--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat()],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if run.returncode != 0:
+        sys.exit(f"digest run failed:\n{run.stdout}\n{run.stderr}")
+    print(run.stdout.strip(), file=sys.stderr)
+    peak_kb = max(
+        int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("PEAK_KB")
+    )
+    return seconds, peak_kb / 1024
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str | None]:
+    try:
+        import psycopg
+
+        admin = POSTGRES_ADMIN.replace("+psycopg", "")
+        name = f"digest_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL figure
+        print(f"no PostgreSQL ({type(exc).__name__}): postgres_ratio is null", file=sys.stderr)
+        yield None
+        return
+    try:
+        yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subscribers", type=int, default=20_000)
+    parser.add_argument("--pool", type=int, default=4)
+    args = parser.parse_args()
+    count = args.subscribers
+    result: dict[str, float | None] = {}
+    with tempfile.TemporaryDirectory() as tmp, smtp_sink() as port:
+        folder = Path(tmp)
+        quarter_url = f"sqlite:///{folder / 'quarter.db'}"
+        service = populate(quarter_url, folder, max(count // 4, 1))
+        fast_ms, stdlib_ms, sample = build_ratio(service, sample_digest(service))
+        result["email_build_ms"] = round(fast_ms, 3)
+        result["email_build_stdlib_ms"] = round(stdlib_ms, 3)
+        result["email_build_vs_stdlib"] = round(stdlib_ms / fast_ms, 2)
+        messages = [(f"reader{n}@bench.example", sample) for n in range(count)]
+        ceiling = count / asyncio.run(bare_pool(port, messages, args.pool))
+        result["ceiling_msgs_s"] = round(ceiling, 1)
+        result["message_kb"] = round(len(sample) / 1024, 1)
+        _, quarter_peak = timed_run(quarter_url, folder, port, args.pool)
+        sqlite_url = f"sqlite:///{folder / 'full.db'}"
+        populate(sqlite_url, folder, count)
+        seconds, peak = timed_run(sqlite_url, folder, port, args.pool)
+        result["sqlite_msgs_s"] = round(count / seconds, 1)
+        result["sqlite_ratio"] = round(count / seconds / ceiling, 3)
+        result["peak_mb"] = round(peak, 1)
+        result["peak_mb_quarter"] = round(quarter_peak, 1)
+        with postgres_database() as postgres_url:
+            if postgres_url is None:
+                result["postgres_ratio"] = None
+            else:
+                populate(postgres_url, folder, count)
+                seconds, peak = timed_run(postgres_url, folder, port, args.pool)
+                result["postgres_msgs_s"] = round(count / seconds, 1)
+                result["postgres_ratio"] = round(count / seconds / ceiling, 3)
+                result["peak_mb"] = round(max(peak, result["peak_mb"] or 0), 1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
