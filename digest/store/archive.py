@@ -1,6 +1,8 @@
 """Reads behind the web's browsing pages: search over stored papers, a subscriber's past digests.
 
-Nothing here writes; the digest pages show what was recorded when the email was planned.
+Nothing here writes; the digest pages and the Atom feed show what was recorded when the email
+was planned. A digest counts once it may have reached the reader: ``sent``, or ``ambiguous``
+(the server took the message but the connection broke before it said so).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from digest.store.papers import papers_by_ids, to_papers
 from digest.store.schema import Delivery, PaperRow
 
 MAX_TERMS = 8
+DELIVERED_STATES = ("sent", "ambiguous")
 
 
 @dataclass(frozen=True)
@@ -60,39 +63,90 @@ def search_papers(session: Session, query: str, *, limit: int = 50) -> list[Pape
 
 
 def digest_dates(session: Session, subscriber_id: int, *, limit: int = 60) -> list[dt.date]:
-    """The dates of the subscriber's digests that went out, newest first."""
+    """The dates of the subscriber's digests that reached them (or may have), newest first."""
     query = (
         select(Delivery.digest_date)
-        .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "sent")
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.state.in_(DELIVERED_STATES),
+            Delivery.kind == "digest",
+        )
         .order_by(Delivery.digest_date.desc())
         .limit(limit)
     )
     return list(session.scalars(query))
 
 
+@dataclass(frozen=True)
+class ArchivedDigest:
+    """One delivered digest: its date, when it went out, its themes, "+N more" and its papers."""
+
+    date: dt.date
+    sent_at: dt.datetime
+    themes: tuple[str, ...]
+    overflow: tuple[tuple[str, int], ...]
+    picks: tuple[ArchivedPick, ...]
+
+
+def _archived(session: Session, rows: list[Delivery]) -> list[ArchivedDigest]:
+    items = items_for(session, [row.id for row in rows])
+    papers = papers_by_ids(session, [i.paper_id for row in rows for i in items.get(row.id, [])])
+    return [
+        ArchivedDigest(
+            date=row.digest_date,
+            sent_at=row.sent_at or row.updated_at,
+            themes=tuple(str(t) for t in row.themes or ()),
+            overflow=tuple((str(t), int(n)) for t, n in row.overflow or ()),
+            picks=tuple(
+                ArchivedPick(
+                    paper=papers[item.paper_id],
+                    position=item.position,
+                    score=item.score,
+                    topic=item.topic,
+                    reasons=tuple(item.reasons or ()),
+                )
+                for item in items.get(row.id, [])
+                if item.paper_id in papers
+            ),
+        )
+        for row in rows
+    ]
+
+
+def delivered_digest(session: Session, subscriber_id: int, date: dt.date) -> ArchivedDigest | None:
+    """The digest that went out for ``date``, papers in email order; None when none did."""
+    rows = session.scalars(
+        select(Delivery).where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.digest_date == date,
+            Delivery.state.in_(DELIVERED_STATES),
+            Delivery.kind == "digest",
+        )
+    )
+    found = _archived(session, list(rows))
+    return found[0] if found else None
+
+
+def recent_digests(
+    session: Session, subscriber_id: int, *, limit: int = 20
+) -> list[ArchivedDigest]:
+    """The newest delivered digests, newest first: what the subscriber's Atom feed carries."""
+    rows = session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.state.in_(DELIVERED_STATES),
+            Delivery.kind == "digest",
+        )
+        .order_by(Delivery.digest_date.desc())
+        .limit(limit)
+    )
+    return _archived(session, list(rows))
+
+
 def archived_digest(
     session: Session, subscriber_id: int, date: dt.date
 ) -> list[ArchivedPick] | None:
-    """The papers of the digest sent for ``date``, in email order; None when none was sent."""
-    delivery_id = session.scalar(
-        select(Delivery.id).where(
-            Delivery.subscriber_id == subscriber_id,
-            Delivery.digest_date == date,
-            Delivery.state == "sent",
-        )
-    )
-    if delivery_id is None:
-        return None
-    items = items_for(session, [delivery_id])[delivery_id]
-    papers = papers_by_ids(session, [item.paper_id for item in items])
-    return [
-        ArchivedPick(
-            paper=papers[item.paper_id],
-            position=item.position,
-            score=item.score,
-            topic=item.topic,
-            reasons=tuple(item.reasons or ()),
-        )
-        for item in items
-        if item.paper_id in papers
-    ]
+    """The papers of the digest delivered for ``date``, in email order; None when none was."""
+    found = delivered_digest(session, subscriber_id, date)
+    return list(found.picks) if found else None

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from digest import ops
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
-from digest.web import home, links, manage, subscribe, unsubscribe
+from digest.web import archive, home, links, manage, subscribe, unsubscribe
 from digest.web.pages import (
     MAX_FORM_BYTES,
     FormTooLarge,
@@ -89,6 +89,7 @@ def create_app(
             *manage.routes,
             *unsubscribe.routes,
             *links.routes,
+            *archive.routes,
             *ops.routes,
         ],
         middleware=[Middleware(SecurityHeadersMiddleware, headers=headers)],

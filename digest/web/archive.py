@@ -1,0 +1,173 @@
+"""A subscriber's past digests: the archive pages, "+N more" overflow, and their Atom feed.
+
+Everything sits behind the signed ``archive`` link from each email. A digest page shows the
+papers as they were recorded when the email was planned; the "+N more on <topic>" link of an
+email lands on it, so below the sent papers it lists the ones the cap left out, ranked again
+by :func:`digest.pipeline.digest_for` (the ranking that built the email) over that day's
+candidates, leaving out every paper the subscriber has already been sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from digest import pipeline, schedule
+from digest.models import Pick, Subscriber
+from digest.render import excerpt, safe_url, shorten_authors
+from digest.store import archive
+from digest.web.pages import error_page, page, verify_link, web
+
+OVERFLOW_SHOWN = 20
+FEED_DIGESTS = 20
+OTHER_LABEL = "other"  # rank.choose_for_digest's label for picks that matched no topic
+
+
+@dataclass(frozen=True)
+class ArchiveItem:
+    """One paper as the archive page and the feed show it: strings ready to print."""
+
+    paper_id: int
+    title: str
+    url: str | None
+    pdf_url: str | None
+    authors: str
+    excerpt: str
+    topic: str | None
+    reasons: str
+
+
+def archive_item(pick: archive.ArchivedPick | Pick) -> ArchiveItem:
+    paper = pick.paper
+    return ArchiveItem(
+        paper_id=paper.id,
+        title=" ".join(paper.title.split()),
+        url=safe_url(paper.url),
+        pdf_url=safe_url(paper.pdf_url),
+        authors=shorten_authors(paper.authors),
+        excerpt=excerpt(paper.abstract),
+        topic=pick.topic,
+        reasons=" · ".join(pick.reasons),
+    )
+
+
+@dataclass(frozen=True)
+class OverflowGroup:
+    topic: str
+    promised: int  # the N of the email's "+N more"
+    items: tuple[ArchiveItem, ...]
+
+
+def overflow_groups(
+    request: Request, subscriber: Subscriber, digest: archive.ArchivedDigest
+) -> list[OverflowGroup]:
+    """The papers behind the email's "+N more" links, best first, per topic."""
+    if not digest.overflow:
+        return []
+    ctx = web(request)
+    window = schedule.window_days_for(subscriber, ctx.service.settings.window_days)
+    context = pipeline.ranking_context(ctx.service, digest.date, window)
+    _, picks = pipeline.digest_for(ctx.service, context, subscriber, now=ctx.clock())
+    groups = []
+    for topic, promised in digest.overflow:
+        chosen = [p for p in picks if (p.topic or OTHER_LABEL) == topic]
+        shown = tuple(archive_item(p) for p in chosen[: min(promised, OVERFLOW_SHOWN)])
+        groups.append(OverflowGroup(topic=topic, promised=promised, items=shown))
+    return groups
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """Atom's timestamp form, in UTC (a naive time from SQLite is already UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_date(raw: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def show_archive(request: Request) -> Response:
+    """The list of past digests, or one of them as it was sent with its "+N more" papers."""
+    token = request.path_params["token"]
+    _, subscriber = verify_link(request, "archive", token)
+    ctx = web(request)
+    raw_date = request.path_params.get("date")
+    day = _parse_date(raw_date)
+    if raw_date is not None and day is None:
+        return error_page(request, 404, "No such date", "That is not a date we know.")
+    with ctx.service.db.session() as session:
+        dates = archive.digest_dates(session, subscriber.id)
+        digest = archive.delivered_digest(session, subscriber.id, day) if day else None
+    if day is not None and digest is None:
+        return error_page(
+            request, 404, "No digest that day", "We did not send you a digest for that date."
+        )
+    items = [archive_item(p) for p in digest.picks] if digest else []
+    more = overflow_groups(request, subscriber, digest) if digest else []
+    links = ctx.service.links.for_subscriber(subscriber)
+    return page(
+        request,
+        "archive.html",
+        token=token,
+        day=day,
+        dates=dates,
+        items=items,
+        more=more,
+        links=links,
+        feed_url=f"{ctx.service.links.base_url}/archive/{token}/feed.atom",
+    )
+
+
+async def atom_feed(request: Request) -> Response:
+    """The subscriber's picks as an Atom feed, one entry per paper, newest digest first.
+
+    Entry ids are tag URIs on the sender's domain, stable across token renewals, so a feed
+    reader never shows a paper twice because the link it polls has changed.
+    """
+    token = request.path_params["token"]
+    _, subscriber = verify_link(request, "archive", token)
+    ctx = web(request)
+    with ctx.service.db.session() as session:
+        digests = archive.recent_digests(session, subscriber.id, limit=FEED_DIGESTS)
+    base = ctx.service.links.base_url
+    entries = [
+        {
+            "id": f"tag:{ctx.service.settings.sender_domain},{d.date.isoformat()}:"
+            f"digest/{subscriber.id}/paper/{item.paper_id}",
+            "updated": rfc3339(d.sent_at),
+            "item": item,
+            "day": d.date,
+            "day_url": f"{base}/archive/{token}/{d.date.isoformat()}",
+        }
+        for d in digests
+        for item in (archive_item(p) for p in d.picks)
+    ]
+    updated = digests[0].sent_at if digests else subscriber.confirmed_at or ctx.clock()
+    body = ctx.templates.get_template("feed.xml").render(
+        list_name=ctx.service.settings.list_name,
+        feed_id=f"tag:{ctx.service.settings.sender_domain},2026:digest/{subscriber.id}",
+        self_url=f"{base}/archive/{token}/feed.atom",
+        archive_url=f"{base}/archive/{token}",
+        updated=rfc3339(updated),
+        entries=entries,
+    )
+    return Response(
+        body,
+        media_type="application/atom+xml; charset=utf-8",
+        headers={"cache-control": "private, max-age=900"},
+    )
+
+
+routes = [
+    Route("/archive/{token}", show_archive, methods=["GET", "HEAD"]),
+    Route("/archive/{token}/feed.atom", atom_feed, methods=["GET", "HEAD"]),
+    Route("/archive/{token}/{date}", show_archive, methods=["GET", "HEAD"]),
+]
