@@ -18,7 +18,8 @@ from digest.errors import NotFound
 from digest.models import Profile, Subscriber, Topic
 from digest.store.schema import SubscriberRow, Suppression
 
-SCHEDULE_FIELDS = ("timezone", "send_hour", "frequency", "weekday")
+SCHEDULE_FIELDS = ("timezone", "send_hour", "frequency", "weekday", "paused_until")
+CLEARABLE_FIELDS = ("paused_until",)  # None clears these; for the others None means "keep"
 
 
 def profile_to_json(profile: Profile) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def upsert_subscriber(
         current = profile_from_json(row.profile or {})
         row.profile = profile_to_json(dataclasses.replace(current, **profile_changes))
     for name, value in (schedule or {}).items():
-        if name in SCHEDULE_FIELDS and value is not None:
+        if name in SCHEDULE_FIELDS and (value is not None or name in CLEARABLE_FIELDS):
             setattr(row, name, value)
     if state is not None:
         set_state(session, row, state, now=now)
