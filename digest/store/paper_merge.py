@@ -18,12 +18,13 @@ with ``has_full_record`` false; the first full listing fills it in and may date 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from digest.ingest.ids import paper_key
@@ -267,11 +268,8 @@ def _write_papers(
         connection.execute(statement, rows)
     for start in range(0, len(pending), CHUNK):
         chunk = pending[start : start + CHUNK]
-        returning = insert(_PAPERS).returning(c.key, c.id)
         values = [k.pending for k in chunk if k.pending]
-        ids: dict[str, int] = {
-            key: paper_id for key, paper_id in connection.execute(returning, values)
-        }
+        ids: dict[str, int] = dict(insert_rows(connection, _PAPERS, values, returning=True))
         for known in chunk:
             known.id = ids[known.key]
 
@@ -312,7 +310,7 @@ def _record_sightings(
         if paper_id not in weights
     ]
     if fresh:
-        connection.execute(insert(_SIGHTINGS), fresh)
+        insert_rows(connection, _SIGHTINGS, fresh)
     heavier = [
         {"_id": paper_id, "weight": best[paper_id].weight}
         for paper_id, weight in weights.items()
@@ -332,3 +330,39 @@ def _record_sightings(
             .where(s.source_name == source_name, s.paper_id.in_(seen[start : start + CHUNK]))
             .values(last_seen_at=now)
         )
+
+
+def insert_rows(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], *, returning: bool = False
+) -> list[tuple[str, int]]:
+    """Insert rows in one statement; with ``returning``, their (key, id) pairs.
+
+    On PostgreSQL the rows travel as one JSON parameter (json_populate_recordset): psycopg
+    would otherwise re-parse a multi-row VALUES statement with thousands of placeholders,
+    which costs more than the insert. Elsewhere SQLAlchemy's insertmanyvalues does the job.
+    """
+    if not rows:
+        return []
+    if connection.dialect.name != "postgresql":
+        statement = insert(table)
+        if returning:
+            return [
+                (r[0], r[1])
+                for r in connection.execute(statement.returning(table.c.key, table.c.id), rows)
+            ]
+        connection.execute(statement, rows)
+        return []
+    columns = ", ".join(f'"{name}"' for name in rows[0])
+    sql = (
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns} "
+        f"FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json))"
+        + (" RETURNING key, id" if returning else "")
+    )
+    result = connection.execute(text(sql), {"rows": json.dumps(rows, default=_json_value)})
+    return [(r[0], r[1]) for r in result] if returning else []
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
