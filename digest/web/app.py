@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from digest import ops
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
-from digest.web import archive, home, links, manage, subscribe, unsubscribe
+from digest.web import archive, home, links, manage, subscribe, topics, unsubscribe
 from digest.web.pages import (
     MAX_FORM_BYTES,
     FormTooLarge,
@@ -28,6 +28,7 @@ from digest.web.pages import (
     css_version,
     error_page,
     link_rejected_page,
+    log_safe,
     template_environment,
 )
 from digest.web.security import (
@@ -78,13 +79,15 @@ def create_app(
 
     async def server_error(request: Request, exc: Exception) -> Response:
         """Outside every middleware: a fixed page (no traceback), headers set here."""
-        log.error("error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        path = log_safe(request.url.path)
+        log.error("error on %s %s: %s", log_safe(request.method), path, type(exc).__name__)
         return HTMLResponse(SERVER_ERROR_PAGE, status_code=500, headers=headers)
 
     app = Starlette(
         debug=False,
         routes=[
             *home.routes,
+            *topics.routes,
             *subscribe.routes,
             *manage.routes,
             *unsubscribe.routes,

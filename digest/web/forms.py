@@ -77,9 +77,10 @@ def _number(form: FormData, name: str, low: float, high: float, integer: bool) -
 
 @dataclass
 class ManageChanges:
+    """The manage form, checked: profile fields, and schedule fields (``paused_until`` too)."""
+
     profile: dict[str, Any] = field(default_factory=dict)
     schedule: dict[str, Any] = field(default_factory=dict)
-    paused_until: dt.date | None = None
 
 
 def parse_manage_form(form: FormData, *, today: dt.date) -> ManageChanges:
@@ -107,12 +108,16 @@ def parse_manage_form(form: FormData, *, today: dt.date) -> ManageChanges:
         "frequency": frequency,
         "weekday": WEEKDAYS.index(weekday),
     }
-    pause = field_text(form, "paused_until", 10).strip()
-    if pause:
-        try:
-            changes.paused_until = dt.date.fromisoformat(pause)
-        except ValueError:
-            raise FormError("paused_until", "enter a date as YYYY-MM-DD") from None
-        if changes.paused_until <= today:
-            changes.paused_until = None
+    changes.schedule["paused_until"] = _pause_date(field_text(form, "paused_until", 10), today)
     return changes
+
+
+def _pause_date(text: str, today: dt.date) -> dt.date | None:
+    """The day digests resume; None (not paused) when empty or not after today."""
+    if not text.strip():
+        return None
+    try:
+        until = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise FormError("paused_until", "enter a date as YYYY-MM-DD") from None
+    return until if until > today else None

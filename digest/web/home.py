@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from digest.models import Paper, TrendSignal
 from digest.render import excerpt, safe_url, shorten_authors
 from digest.store import archive, papers
 from digest.web.pages import page, web
+from digest.web.themes import suggest_themes
 
 SHOWN = 30
 SEARCH_MAX_CHARS = 200
@@ -32,6 +34,7 @@ class PaperCard:
     pdf_url: str | None
     code_url: str | None
     day: dt.date | None
+    badge: str = "Trending"
 
 
 def why_trending(signal: TrendSignal | None) -> str:
@@ -51,17 +54,19 @@ def why_trending(signal: TrendSignal | None) -> str:
     return " · ".join(parts)
 
 
-def paper_card(paper: Paper, signal: TrendSignal | None) -> PaperCard:
+def paper_card(paper: Paper, signal: TrendSignal | None, reasons: Sequence[str] = ()) -> PaperCard:
+    """The card; ``reasons`` (the ranker's, on a topic page) replace the trending note."""
     return PaperCard(
         title=" ".join(paper.title.split()),
         url=safe_url(paper.url),
         authors=shorten_authors(paper.authors, shown=4),
         categories=", ".join(paper.categories[:4]),
         excerpt=excerpt(paper.abstract, limit=320, sentences=2),
-        why=why_trending(signal),
+        why=" · ".join(reasons) if reasons else why_trending(signal),
         pdf_url=safe_url(paper.pdf_url),
         code_url=safe_url(paper.code_url),
         day=paper.published.date() if paper.published else None,
+        badge="Why" if reasons else "Trending",
     )
 
 
@@ -74,8 +79,9 @@ def _parse_day(text: str | None) -> dt.date | None:
         return None
 
 
-def _trending_cards(request: Request, day: dt.date) -> list[PaperCard]:
-    """The window's papers, most talked-about first, scored as the digest scores trending."""
+def _trending(request: Request, day: dt.date) -> tuple[list[PaperCard], list[Paper]]:
+    """The window's papers as cards, most talked-about first (scored as the digest scores
+    trending), and the candidates themselves."""
     ctx = web(request)
     window = ctx.service.settings.window_days
     with ctx.service.db.session() as session:
@@ -86,7 +92,7 @@ def _trending_cards(request: Request, day: dt.date) -> list[PaperCard]:
         candidates,
         key=lambda p: (-rank.trending_score(signals.get(p.id), p, as_of), -p.id),
     )
-    return [paper_card(p, signals.get(p.id)) for p in scored[:SHOWN]]
+    return [paper_card(p, signals.get(p.id)) for p in scored[:SHOWN]], candidates
 
 
 async def home(request: Request) -> Response:
@@ -111,9 +117,10 @@ async def home(request: Request) -> Response:
             previous_day=None,
             next_day=None,
             bad_date=False,
+            themes=[],
         )
     day = asked_day or newest
-    cards = _trending_cards(request, day) if day else []
+    cards, candidates = _trending(request, day) if day else ([], [])
     previous_day = day - dt.timedelta(days=1) if day else None
     next_day = day + dt.timedelta(days=1) if day and newest and day < newest else None
     return page(
@@ -127,6 +134,7 @@ async def home(request: Request) -> Response:
         previous_day=previous_day,
         next_day=next_day,
         bad_date=bool(request.query_params.get("date")) and asked_day is None,
+        themes=suggest_themes(candidates),
     )
 
 

@@ -15,6 +15,7 @@ from digest.web.pages import (
     csrf_ok,
     error_page,
     page,
+    rate_limited,
     read_form,
     subscriber_ref,
     verify_link,
@@ -45,6 +46,8 @@ async def record_feedback(request: Request) -> Response:
     form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_failed(request)
+    if limited := rate_limited(request, "feedback"):
+        return limited
     with ctx.service.db.session() as session:
         feedback.record_feedback(session, subscriber.id, paper_id, direction, now=ctx.clock())
     log.info("%s said %s about paper %d", subscriber_ref(subscriber), direction, paper_id)

@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -19,7 +20,17 @@ from digest.profiles import WEEKDAYS
 from digest.render import group_picks
 from digest.store import feedback, papers, subscribers
 from digest.web.forms import FormError, parse_manage_form, topic_lines
-from digest.web.pages import csrf_failed, csrf_ok, page, read_form, subscriber_ref, verify_link, web
+from digest.web.mail import send_in_background
+from digest.web.pages import (
+    csrf_failed,
+    csrf_ok,
+    page,
+    rate_limited,
+    read_form,
+    subscriber_ref,
+    verify_link,
+    web,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +107,8 @@ async def manage(request: Request) -> Response:
     form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_failed(request)
+    if limited := rate_limited(request, "manage"):
+        return limited
     now = ctx.clock()
     try:
         changes = parse_manage_form(form, today=now.date())
@@ -103,6 +116,8 @@ async def manage(request: Request) -> Response:
         values = {key: form.get(key, "") for key in form_values(subscriber, None)}
         return _manage_page(request, token, subscriber, values, error=exc)
     with ctx.service.db.session() as session:
+        row = subscribers.get_row(session, subscriber.email)
+        before = subscribers.subscriber_json(row)
         row, _ = subscribers.upsert_subscriber(
             session,
             subscriber.email,
@@ -110,9 +125,26 @@ async def manage(request: Request) -> Response:
             profile_changes=changes.profile,
             schedule=changes.schedule,
         )
-        row.paused_until = changes.paused_until
-    log.info("%s changed their profile on the web", subscriber_ref(subscriber))
-    return RedirectResponse(f"/manage/{token}?saved=1", status_code=303)
+        changed = subscribers.subscriber_json(row) != before
+        updated = subscribers.to_subscriber(row)
+    task = None
+    if changed:
+        log.info("%s changed their profile on the web", subscriber_ref(subscriber))
+        task = _preferences_changed_email(request, updated)
+    return RedirectResponse(f"/manage/{token}?saved=1", status_code=303, background=task)
+
+
+def _preferences_changed_email(request: Request, subscriber: Subscriber) -> BackgroundTask | None:
+    """A note to the address that its settings changed, so a forwarded manage link that someone
+    else used does not go unnoticed. Only confirmed subscribers get mail from us."""
+    if subscriber.state != "confirmed":
+        return None
+    ctx = web(request)
+    links = ctx.service.links.for_subscriber(subscriber)
+    rendered = ctx.service.renderer.render_preferences_changed(subscriber, links)
+    return send_in_background(
+        ctx.service, rendered, subscriber, kind="preferences-changed", now=ctx.clock()
+    )
 
 
 async def export(request: Request) -> Response:
@@ -139,6 +171,8 @@ async def delete(request: Request) -> Response:
     form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_failed(request)
+    if limited := rate_limited(request, "delete"):
+        return limited
     ctx = web(request)
     with ctx.service.db.session() as session:
         subscribers.remove_subscriber(session, subscriber.email, now=ctx.clock())

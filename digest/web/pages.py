@@ -70,6 +70,38 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def log_safe(text: str, limit: int = 200) -> str:
+    """Text from a request as a log may print it: control characters escaped, length capped.
+
+    A path or a forwarded address can carry a decoded newline; escaped, it cannot forge a
+    second log line or hide the rest of this one.
+    """
+    escaped = text[:limit].encode("unicode_escape").decode("ascii")
+    return escaped + ("…" if len(text) > limit else "")
+
+
+def rate_limited(request: Request, action: str) -> HTMLResponse | None:
+    """The 429 page when this client is over ``action``'s POST limit, else None (and counted)."""
+    ctx = web(request)
+    if ctx.limits.allow(action, client_ip(request)):
+        return None
+    log.warning("%s POST limit reached for %s", action, log_safe(client_ip(request)))
+    return too_many_requests(request)
+
+
+def too_many_requests(request: Request, message: str | None = None) -> HTMLResponse:
+    response = error_page(
+        request,
+        429,
+        "Too many requests",
+        message
+        or "We have had many requests like this from your network in the last hour. Please "
+        "wait a while and try again.",
+    )
+    response.headers["retry-after"] = str(int(web(request).limits.window))
+    return response
+
+
 def _csrf_cookie(request: Request) -> tuple[str, bool]:
     """(the browser's CSRF value, whether it is new and must be set on the response)."""
     value = request.cookies.get(CSRF_COOKIE)

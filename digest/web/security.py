@@ -145,8 +145,23 @@ class SlidingWindowLimiter:
             del self._hits[next(iter(self._hits))]
 
 
+# Per client address and hour, for each POST that sends mail or changes state. Sign-up also
+# counts per email address (subscription bombing). The RFC 8058 one-click POST is not limited
+# per address: mail providers send everyone's from a few shared hosts, the signed URL already
+# authorises it, and a repeat changes nothing.
+POST_LIMITS: dict[str, int] = {
+    "confirm": 20,  # sends the welcome email
+    "manage": 30,  # sends "preferences changed"
+    "unsubscribe": 30,
+    "resubscribe": 20,
+    "feedback": 120,  # one per paper of a digest is normal
+    "delete": 10,
+}
+
+
 class RateLimits:
-    """The subscribe form's limits: per client address and per email address."""
+    """The site's request limits: per client address for every state-changing POST, and per
+    email address as well for sign-up."""
 
     def __init__(
         self,
@@ -155,12 +170,22 @@ class RateLimits:
         per_address: int = 5,
         window: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        posts: dict[str, int] | None = None,
     ) -> None:
         self.ip = SlidingWindowLimiter(per_ip, window, clock=clock)
         self.address = SlidingWindowLimiter(per_address, window, clock=clock)
+        self.posts = {
+            action: SlidingWindowLimiter(limit, window, clock=clock)
+            for action, limit in {**POST_LIMITS, **(posts or {})}.items()
+        }
+        self.window = window
 
     def allow_subscribe(self, client_ip: str, address_key: str) -> bool:
         return self.ip.hit(client_ip) and self.address.hit(address_key)
+
+    def allow(self, action: str, client_ip: str) -> bool:
+        """Count one ``action`` POST from ``client_ip``; False when it is over the limit."""
+        return self.posts[action].hit(client_ip)
 
 
 def cookie_options(https: bool) -> dict[str, Any]:

@@ -24,10 +24,12 @@ from digest.web.pages import (
     client_ip,
     csrf_failed,
     csrf_ok,
-    error_page,
+    log_safe,
     page,
+    rate_limited,
     read_form,
     subscriber_ref,
+    too_many_requests,
     verify_link,
     web,
 )
@@ -97,7 +99,9 @@ async def subscribe(request: Request) -> Response:
         return csrf_failed(request)
     email_text, topics_text = field_text(form, "email", 320), field_text(form, "topics")
     if field_text(form, HONEYPOT).strip():
-        log.info("sign-up with the honeypot field filled from %s: ignored", client_ip(request))
+        log.info(
+            "sign-up with the honeypot field filled from %s: ignored", log_safe(client_ip(request))
+        )
         return page(request, "check_inbox.html")
     try:
         address = normalize_email(email_text)
@@ -109,15 +113,11 @@ async def subscribe(request: Request) -> Response:
         error = f"Topics: {exc.message}."
         return _form_page(request, email=email_text, topics=topics_text, error=error)
     if not ctx.limits.allow_subscribe(client_ip(request), email_hash(address)):
-        response = error_page(
+        return too_many_requests(
             request,
-            429,
-            "Too many requests",
             "We have had many sign-up requests from you or for this address in the last hour. "
             "Please wait an hour and try again; any email we already sent stays valid.",
         )
-        response.headers["retry-after"] = "3600"
-        return response
     now = ctx.clock()
     rendered, recipient, kind = prepare_signup_email(ctx.service, address, topics, now=now)
     log.info("sign-up request for %s: sending %s email", subscriber_ref(recipient), kind)
@@ -134,6 +134,8 @@ async def confirm(request: Request) -> Response:
     form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_failed(request)
+    if limited := rate_limited(request, "confirm"):
+        return limited
     ctx = web(request)
     service, now = ctx.service, ctx.clock()
     carried = claims.extra.get("t")

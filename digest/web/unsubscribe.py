@@ -19,6 +19,7 @@ from digest.web.pages import (
     csrf_failed,
     csrf_ok,
     page,
+    rate_limited,
     read_form,
     subscriber_ref,
     verify_link,
@@ -39,6 +40,8 @@ async def unsubscribe(request: Request) -> Response:
     one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
     if not one_click and not csrf_ok(request, form):
         return csrf_failed(request)
+    if not one_click and (limited := rate_limited(request, "unsubscribe")):
+        return limited
     ctx = web(request)
     if subscriber.state != "unsubscribed":
         with ctx.service.db.session() as session:
@@ -56,6 +59,8 @@ async def resubscribe(request: Request) -> Response:
     form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_failed(request)
+    if limited := rate_limited(request, "resubscribe"):
+        return limited
     ctx = web(request)
     with ctx.service.db.session() as session:
         row = subscribers.get_row(session, subscriber.email)
