@@ -277,9 +277,13 @@ def _run_due(service: Service, *, now: dt.datetime, dry_run: bool) -> DueReport:
                 window = schedule.window_days_for(subscriber, service.settings.window_days)
                 groups.setdefault((date, window), []).append(subscriber)
                 log.debug("due", extra={"subscriber_id": subscriber.id, "date": str(date)})
+        for date, window in list(groups):  # who already has that date's row needs no ranking
+            have = deliveries.dates_with_delivery(session, date)
+            groups[date, window] = [s for s in groups[date, window] if s.id not in have]
     plans = [
         plan_digests(service, date, now=now, targets=targets, dry_run=dry_run, window_days=window)
         for (date, window), targets in sorted(groups.items())
+        if targets
     ]
     delivery = None if dry_run else deliver_due(service, now=now)
     return DueReport(plans=plans, delivery=delivery)

@@ -92,6 +92,8 @@ def test_metrics_show_counters_and_the_shared_outbox(service: Service) -> None:
 
 def test_logs_are_one_json_object_per_line_with_the_run_id() -> None:
     stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     configure_logging(stream)
     try:
         with run_context("42"):
@@ -99,7 +101,8 @@ def test_logs_are_one_json_object_per_line_with_the_run_id() -> None:
                 "digest recorded", extra={"subscriber_id": 7, "source": "arxiv"}
             )
     finally:
-        configure_logging(io.StringIO())
+        root.handlers[:] = handlers
+        root.setLevel(level)
     (line,) = stream.getvalue().splitlines()
     record = json.loads(line)
     assert record["message"] == "digest recorded"
