@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from digest import pipeline, schedule
 from digest.models import Pick, Subscriber
-from digest.render import excerpt, safe_url, shorten_authors
+from digest.render import OTHER_TOPIC, excerpt, safe_url, shorten_authors
 from digest.store import archive
 from digest.web.pages import error_page, page, verify_link, web
 
@@ -76,7 +76,8 @@ def overflow_groups(
     for topic, promised in digest.overflow:
         chosen = [p for p in picks if (p.topic or OTHER_LABEL) == topic]
         shown = tuple(archive_item(p) for p in chosen[: min(promised, OVERFLOW_SHOWN)])
-        groups.append(OverflowGroup(topic=topic, promised=promised, items=shown))
+        label = OTHER_TOPIC if topic == OTHER_LABEL else topic
+        groups.append(OverflowGroup(topic=label, promised=promised, items=shown))
     return groups
 
 

@@ -1,9 +1,12 @@
-"""A real headless Chromium through the whole sign-up: subscribe, confirm, manage, unsubscribe.
+"""A real headless Chromium through the whole issue: browse, subscribe, confirm, manage, read the
+archive and feed, unsubscribe with one click, and the next run not mailing that address.
 
-JavaScript is switched off in the browser, so every step must work with HTML forms alone, and
-the console is checked for Content-Security-Policy violations. A screenshot of each page goes
-to $DIGEST_SCREENSHOTS (default artifacts/screenshots/). Needs /usr/bin/chromium and
-/usr/bin/chromedriver (Debian: apt-get install chromium chromium-driver) and selenium.
+JavaScript is switched off in the page, so every step must work with HTML forms alone, and the
+console is checked for Content-Security-Policy violations. On each page an accessibility check
+runs through the DevTools protocol (every control labelled, text contrast at WCAG AA, the Tab
+key reaching every control with a visible focus ring). A screenshot of every page (and phone
+layouts) goes to $DIGEST_SCREENSHOTS (default artifacts/screenshots/). Needs /usr/bin/chromium
+and /usr/bin/chromedriver (Debian: apt-get install chromium chromium-driver) and selenium.
 """
 
 from __future__ import annotations
@@ -24,15 +27,17 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import httpx
 import pytest
 import uvicorn
 
 from digest import pipeline
 from digest.config import Settings
+from digest.models import Topic
 from digest.resources import samples_dir
 from digest.service import Service
-from digest.store import subscribers
+from digest.store import papers, subscribers
 from digest.store.db import Database
 from digest.web import create_app
 
@@ -192,13 +197,146 @@ def csp_violations(driver: Any) -> list[str]:
     ]
 
 
-def test_subscribe_confirm_manage_and_unsubscribe_in_a_browser(site: Site, browser: Any) -> None:
+# --- accessibility, measured in the page through the DevTools protocol ---------------------
+
+A11Y_SCRIPT = r"""
+(() => {
+  const hidden = (el) => el.closest('[aria-hidden=true], .visually-hidden, .honeypot') !== null;
+  const shown = (el) => el.getClientRects().length > 0
+    && getComputedStyle(el).visibility !== 'hidden';
+  const key = (el) => [el.tagName, el.id, el.name || '',
+    el.type === 'radio' ? '' : (el.value || ''), el.getAttribute('href') || '',
+    (el.textContent || '').trim().slice(0, 40)].join('|');
+  const controls = [...document.querySelectorAll('input, select, textarea')]
+    .filter((el) => el.type !== 'hidden' && !hidden(el));
+  const unlabelled = controls.filter((el) => !(
+    (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest('label') ||
+    el.getAttribute('aria-label') || el.getAttribute('aria-labelledby'))).map(key);
+  const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => { for (let e = el; e; e = e.parentElement) {
+    const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; }
+    return [255, 255, 255]; };
+  const lowContrast = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (!shown(el) || hidden(el) || el.closest('.skip-link')) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const style = getComputedStyle(el);
+    const a = lum(rgb(style.color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const needed = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
+    if (ratio < needed) lowContrast.push(`${key(el)} ${ratio.toFixed(2)}`);
+  }
+  const focusable = [...document.querySelectorAll('a[href], button, input, select, textarea')]
+    .filter((el) => el.type !== 'hidden' && !el.disabled && el.tabIndex >= 0 && !hidden(el)
+      && shown(el));
+  const radioGroups = new Set();
+  const expected = focusable.filter((el) => {
+    if (el.type !== 'radio') return true;
+    if (radioGroups.has(el.name)) return false;
+    radioGroups.add(el.name); return true;
+  }).map(key);
+  return JSON.stringify({unlabelled, lowContrast, expected});
+})()
+"""
+
+FOCUS_START_SCRIPT = """
+document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute('tabindex');
+"""
+
+ACTIVE_SCRIPT = r"""
+(() => { const el = document.activeElement; if (!el || el === document.body) return '';
+  const style = getComputedStyle(el);
+  const ring = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+  const key = [el.tagName, el.id, el.name || '', el.type === 'radio' ? '' : (el.value || ''),
+    el.getAttribute('href') || '', (el.textContent || '').trim().slice(0, 40)].join('|');
+  return JSON.stringify({key, ring}); })()
+"""
+
+
+def evaluate(driver: Any, script: str) -> Any:
+    result = driver.execute_cdp_cmd(
+        "Runtime.evaluate", {"expression": script, "returnByValue": True}
+    )
+    return result["result"].get("value")
+
+
+def check_accessibility(driver: Any, name: str, keyboard: bool = True) -> None:
+    """Labels and contrast on the page; with ``keyboard``, Tab reaches every control visibly."""
+    import json
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    found = json.loads(evaluate(driver, A11Y_SCRIPT))
+    assert found["unlabelled"] == [], f"{name}: controls without a label"
+    assert found["lowContrast"] == [], f"{name}: text below WCAG AA contrast"
+    if not keyboard:
+        return
+    evaluate(driver, FOCUS_START_SCRIPT)
+    reached: set[str] = set()
+    no_ring: list[str] = []
+    for _ in range(len(found["expected"]) + 3):  # +skip link, browser chrome, wrap-around
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        active = evaluate(driver, ACTIVE_SCRIPT)
+        if active:
+            focus = json.loads(active)
+            reached.add(focus["key"])
+            if not focus["ring"]:
+                no_ring.append(focus["key"])
+    missing = [k for k in found["expected"] if k not in reached]
+    assert missing == [], f"{name}: Tab never reaches these controls"
+    assert no_ring == [], f"{name}: focused controls without a visible focus ring"
+
+
+def visit(driver: Any, url: str) -> None:
+    driver.get(url)
+
+
+def messages_to(service: Service, address: str) -> list[EmailMessage]:
+    return [m for m in outbox(service) if m["To"] == address]
+
+
+def newest_day(service: Service) -> dt.date:
+    with service.db.session() as session:
+        day = papers.newest_announcement(session)
+    assert day is not None
+    return day
+
+
+def browse_the_public_pages(site: Site, browser: Any) -> None:
     browser.get(site.url + "/")
     assert "Get trending papers in your email inbox once a day!" in browser.page_source
     assert len(browser.find_elements(By.CSS_SELECTOR, "article.paper")) > 5
+    check_accessibility(browser, "home")
     snap(browser, "01-home")
-    snap(browser, "01-home-mobile", width=390)
+    snap(browser, "01-home-phone", width=390)
+    browser.get(site.url + "/?q=reinforcement+learning")
+    assert "Papers matching" in browser.page_source
+    snap(browser, "02-search")
+    browser.get(site.url + "/")
+    theme = browser.find_element(By.CSS_SELECTOR, ".subscribe-form .suggestions a")
+    click_and_wait(browser, theme)
+    assert "/topics/" in browser.current_url
+    assert browser.find_element(By.ID, "subscribe-topics").get_attribute("value")
+    check_accessibility(browser, "topic", keyboard=False)
+    snap(browser, "03-topic")
+    snap(browser, "03-topic-phone", width=390)
+    browser.get(site.url + "/topics")
+    snap(browser, "03-topics")
+    browser.get(site.url + "/subscribe")
+    browser.find_element(By.CSS_SELECTOR, "input[name=email]").send_keys("not an address")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, ".subscribe-form button"))
+    assert "does not look like an email address" in browser.page_source
+    check_accessibility(browser, "subscribe-error")
+    snap(browser, "04-subscribe-error")
 
+
+def subscribe_and_confirm(site: Site, browser: Any) -> None:
+    browser.get(site.url + "/")
     browser.find_element(By.CSS_SELECTOR, "input[type=email][name=email]").send_keys(
         "ada@example.org"
     )
@@ -207,7 +345,7 @@ def test_subscribe_confirm_manage_and_unsubscribe_in_a_browser(site: Site, brows
     )
     click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, ".subscribe-form button"))
     assert "Check your inbox" in browser.find_element(By.TAG_NAME, "h1").text
-    snap(browser, "02-check-inbox")
+    snap(browser, "05-check-inbox")
 
     (confirmation,) = wait_for_mail(site.service, 1)
     link = re.search(rf"{re.escape(site.url)}/confirm/\S+", text_of(confirmation))
@@ -215,17 +353,24 @@ def test_subscribe_confirm_manage_and_unsubscribe_in_a_browser(site: Site, brows
     browser.get(link[0])
     buttons = browser.find_elements(By.CSS_SELECTOR, "main button")
     assert len(buttons) == 1
-    snap(browser, "03-confirm")
+    check_accessibility(browser, "confirm")
+    snap(browser, "06-confirm")
     click_and_wait(browser, buttons[0])
     assert "You are subscribed" in browser.find_element(By.TAG_NAME, "h1").text
-    snap(browser, "04-confirmed")
+    snap(browser, "07-confirmed")
     with site.service.db.session() as session:
         assert subscribers.get_row(session, "ada@example.org").state == "confirmed"
 
+
+def change_topics_and_see_the_preview_change(site: Site, browser: Any) -> str:
+    """Returns the manage page's URL."""
     click_and_wait(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "preview your digest"))
+    manage_url = str(browser.current_url).split("?")[0]
     before = preview_topics(browser)
     assert "reinforcement learning" in before or "llm agents" in before
-    snap(browser, "05-manage")
+    check_accessibility(browser, "manage")
+    snap(browser, "08-manage")
+    snap(browser, "08-manage-phone", width=390)
 
     topics = browser.find_element(By.ID, "topics")
     topics.clear()
@@ -234,17 +379,84 @@ def test_subscribe_confirm_manage_and_unsubscribe_in_a_browser(site: Site, brows
     assert "Saved." in browser.page_source
     after = preview_topics(browser)
     assert after != before and "diffusion models" in after
-    snap(browser, "06-manage-saved")
-    assert csp_violations(browser) == []
+    snap(browser, "09-manage-saved")
+    note = wait_for_mail(site.service, 3)[-1]
+    assert "preferences were updated" in str(note["Subject"])
+    return manage_url
 
-    welcome = wait_for_mail(site.service, 2)[-1]
-    unsubscribe = re.search(r"<(https?://[^>]+)>", str(welcome["List-Unsubscribe"]))
-    assert unsubscribe and welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+def read_a_digest_on_the_web(site: Site, browser: Any, day: dt.date) -> EmailMessage:
+    """Ada's digest for ``day``: its archive page, the feed, a feedback page. Returns the email."""
+    report = pipeline.run_daily(
+        site.service, day, now=dt.datetime.now(dt.UTC), ingest=False, to="ada@example.org"
+    )
+    assert report.delivery is not None and report.delivery.sent == 1
+    digest = messages_to(site.service, "ada@example.org")[-1]
+    body = text_of(digest)
+    archive = re.search(rf"{re.escape(site.url)}/archive/\S+", body)
+    assert archive, "no archive link in the digest"
+    browser.get(archive[0])
+    assert "Your digest for" in browser.page_source
+    check_accessibility(browser, "archive-day", keyboard=False)
+    snap(browser, "10-archive-day")
+    snap(browser, "10-archive-day-phone", width=390)
+    click_and_wait(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "Atom feed"))
+    feed = feedparser.parse(httpx.get(browser.current_url, timeout=10).content)
+    assert not feed.bozo and len(feed.entries) >= 1
+    browser.get(archive[0].rsplit("/", 1)[0])
+    snap(browser, "11-archive")
+    more = re.search(rf"More like this: ({re.escape(site.url)}/feedback/\S+)", body)
+    assert more, "no feedback link in the digest"
+    browser.get(more[1])
+    check_accessibility(browser, "feedback")
+    snap(browser, "12-feedback")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main button"))
+    snap(browser, "13-feedback-recorded")
+    return digest
+
+
+def test_the_whole_issue_flow_in_a_browser(site: Site, browser: Any) -> None:
+    browse_the_public_pages(site, browser)
+    subscribe_and_confirm(site, browser)
+    manage_url = change_topics_and_see_the_preview_change(site, browser)
+    day = newest_day(site.service)
+    digest = read_a_digest_on_the_web(site, browser, day - dt.timedelta(days=1))
+
+    unsubscribe = re.search(r"<(https?://[^>]+)>", str(digest["List-Unsubscribe"]))
+    assert unsubscribe and digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     response = httpx.post(unsubscribe[1], data={"List-Unsubscribe": "One-Click"}, timeout=10)
     assert response.status_code == 200
     with site.service.db.session() as session:
         assert subscribers.get_row(session, "ada@example.org").state == "unsubscribed"
-
     browser.get(unsubscribe[1])
     assert "already unsubscribed" in browser.page_source
-    snap(browser, "07-unsubscribe")
+    check_accessibility(browser, "unsubscribe")
+    snap(browser, "14-unsubscribe")
+
+    # The next run mails the other subscriber and not the address that left.
+    with site.service.db.session() as session:
+        subscribers.upsert_subscriber(
+            session,
+            "bob@example.org",
+            now=dt.datetime.now(dt.UTC),
+            profile_changes={"topics": (Topic("language models"),), "trending": 1.0},
+            state="confirmed",
+        )
+    mailed_ada = len(messages_to(site.service, "ada@example.org"))
+    report = pipeline.run_daily(site.service, day, now=dt.datetime.now(dt.UTC), ingest=False)
+    assert report.delivery is not None and report.delivery.sent == 1
+    assert len(messages_to(site.service, "bob@example.org")) == 1
+    assert len(messages_to(site.service, "ada@example.org")) == mailed_ada
+
+    browser.get(manage_url + "/delete")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "main button")) == 1
+    snap(browser, "15-delete")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main button"))
+    snap(browser, "16-deleted")
+    browser.get(manage_url)
+    assert "This link cannot be used" in browser.page_source
+    check_accessibility(browser, "bad-link")
+    snap(browser, "17-bad-link")
+    browser.get(site.url + "/no-such-page")
+    snap(browser, "18-not-found")
+    assert csp_violations(browser) == []
