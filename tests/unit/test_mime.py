@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
@@ -168,6 +169,12 @@ def test_any_unicode_subject_and_body_round_trip(title: str, name: str, body: li
     assert parts(message) == (text, html)
 
 
+def rfc2047_display_name(raw: str) -> str:
+    """The display name decoded as RFC 2047 says: whitespace between encoded-words dropped."""
+    phrase = raw.rsplit("<", 1)[0]
+    return str(make_header(decode_header(" ".join(phrase.split())))).strip()
+
+
 HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe-Post")
 names = st.text(
     st.characters(
@@ -213,7 +220,16 @@ def test_hand_built_message_parses_like_the_stdlib_one(
     html = f"<p>{text}</p>\n"
     fast, reference = both_builders(RenderedEmail(subject=subject, html=html, text=text), name)
     for header in HEADERS:
-        assert str(fast[header]) == str(reference[header]), header
+        if header == "To" and not name.isascii():
+            # CPython's address parser puts a space between adjacent encoded-words of a display
+            # name (RFC 2047 says to drop the whitespace), for its own messages too: compare
+            # without whitespace here, and decode exactly by RFC 2047 below.
+            assert "".join(str(fast[header]).split()) == "".join(str(reference[header]).split())
+        else:
+            assert str(fast[header]) == str(reference[header]), header
+    if not name.isascii():
+        raw_to = next(value for key, value in fast.raw_items() if key.lower() == "to")
+        assert rfc2047_display_name(raw_to) == name
     assert fast["Subject"] == subject
     assert " ".join(fast["List-Unsubscribe"].split()) == f"<{UNSUBSCRIBE}>, <{MAILTO}>"
     assert parts(fast) == parts(reference) == (text, html)
