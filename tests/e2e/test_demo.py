@@ -99,3 +99,19 @@ def test_invalid_configuration_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: invalid configuration: DIGEST_SMTP_URL")
+
+
+def test_a_usage_error_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    result = subprocess.run(
+        [digest_script(), "ingest", "stray-argument.xml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "unexpected extra argument" in result.stderr
