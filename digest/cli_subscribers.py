@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +33,8 @@ QuietOpt = Annotated[str | None, typer.Option("--quiet-days", help="send | skip"
 TimezoneOpt = Annotated[str | None, typer.Option("--timezone", help="e.g. Europe/Berlin")]
 HourOpt = Annotated[int | None, typer.Option("--send-hour", min=0, max=23)]
 FrequencyOpt = Annotated[str | None, typer.Option("--frequency", help="daily | weekly")]
+ConfirmedOpt = Annotated[bool, typer.Option("--confirmed", help="Confirmed: skip double opt-in.")]
+ConfirmedOpt = Annotated[bool, typer.Option("--confirmed", help="Confirmed: skip double opt-in.")]
 WeekdayOpt = Annotated[str | None, typer.Option("--weekday", help="mon .. sun, for weekly")]
 
 
@@ -123,86 +126,55 @@ def _save(
         typer.echo(f"{'added' if created else 'updated'} {row.email} ({row.state}): {topics}")
 
 
-@subscribers_app.command("add")
-def add(
-    email: str,
-    topic: TopicOpt = None,
-    exclude: ExcludeOpt = None,
-    category: CategoryOpt = None,
-    exclude_category: ExCatOpt = None,
-    author: AuthorOpt = None,
-    seed: SeedOpt = None,
-    per_digest: PerDigestOpt = None,
-    min_score: MinScoreOpt = None,
-    trending: TrendingOpt = None,
-    quiet_days: QuietOpt = None,
-    timezone: TimezoneOpt = None,
-    send_hour: HourOpt = None,
-    frequency: FrequencyOpt = None,
-    weekday: WeekdayOpt = None,
-    confirmed: Annotated[bool, typer.Option("--confirmed", help="Skip double opt-in.")] = False,
-) -> None:
-    """Add a subscriber, or update the one with this address."""
-    changes = profile_changes(
-        topic,
-        exclude,
-        category,
-        exclude_category,
-        author,
-        seed,
-        per_digest,
-        min_score,
-        trending,
-        quiet_days,
-    )
-    _save(
-        email,
+def _profile_command(*, must_exist: bool, doc: str) -> Callable[..., None]:
+    """`subscribers add` and `subscribers set`: the same flags, differing only in must_exist."""
+
+    def command(
+        email: str,
+        topic: TopicOpt = None,
+        exclude: ExcludeOpt = None,
+        category: CategoryOpt = None,
+        exclude_category: ExCatOpt = None,
+        author: AuthorOpt = None,
+        seed: SeedOpt = None,
+        per_digest: PerDigestOpt = None,
+        min_score: MinScoreOpt = None,
+        trending: TrendingOpt = None,
+        quiet_days: QuietOpt = None,
+        timezone: TimezoneOpt = None,
+        send_hour: HourOpt = None,
+        frequency: FrequencyOpt = None,
+        weekday: WeekdayOpt = None,
+        confirmed: ConfirmedOpt = False,
+    ) -> None:
+        changes = profile_changes(
+            topic, exclude, category, exclude_category, author, seed,
+            per_digest, min_score, trending, quiet_days,
+        )  # fmt: skip
+        _save(
+            email,
+            must_exist=must_exist,
+            confirmed=confirmed,
+            changes=changes,
+            schedule=schedule_changes(timezone, send_hour, frequency, weekday),
+        )
+
+    command.__doc__ = doc
+    return command
+
+
+subscribers_app.command("add")(
+    _profile_command(
         must_exist=False,
-        confirmed=confirmed,
-        changes=changes,
-        schedule=schedule_changes(timezone, send_hour, frequency, weekday),
+        doc="Add a subscriber, or update the one with this address.",
     )
-
-
-@subscribers_app.command("set")
-def set_(
-    email: str,
-    topic: TopicOpt = None,
-    exclude: ExcludeOpt = None,
-    category: CategoryOpt = None,
-    exclude_category: ExCatOpt = None,
-    author: AuthorOpt = None,
-    seed: SeedOpt = None,
-    per_digest: PerDigestOpt = None,
-    min_score: MinScoreOpt = None,
-    trending: TrendingOpt = None,
-    quiet_days: QuietOpt = None,
-    timezone: TimezoneOpt = None,
-    send_hour: HourOpt = None,
-    frequency: FrequencyOpt = None,
-    weekday: WeekdayOpt = None,
-    confirmed: Annotated[bool, typer.Option("--confirmed", help="Mark confirmed.")] = False,
-) -> None:
-    """Change an existing subscriber's profile or schedule."""
-    changes = profile_changes(
-        topic,
-        exclude,
-        category,
-        exclude_category,
-        author,
-        seed,
-        per_digest,
-        min_score,
-        trending,
-        quiet_days,
-    )
-    _save(
-        email,
+)
+subscribers_app.command("set")(
+    _profile_command(
         must_exist=True,
-        confirmed=confirmed,
-        changes=changes,
-        schedule=schedule_changes(timezone, send_hour, frequency, weekday),
+        doc="Change an existing subscriber's profile or schedule.",
     )
+)
 
 
 @subscribers_app.command("list")

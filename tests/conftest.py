@@ -82,3 +82,30 @@ def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
     service = Service.open(make_settings(database_url, tmp_path))
     yield service
     service.close()
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """DIGEST_* settings for CLI tests, on a database already upgraded through the CLI."""
+    from typer.testing import CliRunner
+
+    from digest.cli import app
+
+    values = {
+        "DIGEST_DATABASE_URL": database_url,
+        "DIGEST_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "DIGEST_SECRET_KEY": "cli-test-key",
+    }
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=values).exit_code == 0
+    return values
+
+
+def invoke_cli(env: dict[str, str], *args: str) -> str:
+    """Run one `digest` command in-process; it must succeed. Returns what it printed."""
+    from typer.testing import CliRunner
+
+    from digest.cli import app
+
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output

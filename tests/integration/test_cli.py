@@ -6,29 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from digest.cli import app
 from digest.resources import samples_dir
-
-runner = CliRunner()
+from tests.conftest import invoke_cli
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    values = {
-        "DIGEST_DATABASE_URL": database_url,
-        "DIGEST_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "DIGEST_SECRET_KEY": "cli-test-key",
-    }
-    assert runner.invoke(app, ["db", "upgrade"], env=values).exit_code == 0
-    return values
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    return cli_env
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.output
+cli = invoke_cli
 
 
 def test_papers_list_json_has_the_contract_fields(env: dict[str, str]) -> None:

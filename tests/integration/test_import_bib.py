@@ -18,14 +18,8 @@ LIBRARY = FIXTURES / "library.bib"
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    values = {
-        "DIGEST_DATABASE_URL": database_url,
-        "DIGEST_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "DIGEST_SECRET_KEY": "cli-test-key",
-    }
-    assert runner.invoke(app, ["db", "upgrade"], env=values).exit_code == 0
-    return values
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    return cli_env
 
 
 def test_library_yields_arxiv_ids_dois_and_fallback_titles() -> None:

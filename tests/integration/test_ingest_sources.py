@@ -21,6 +21,7 @@ from digest.ingest.fetch import HostPacer
 from digest.ingest_job import ingest_sources
 from digest.service import Service
 from digest.store import papers, sources
+from tests.conftest import invoke_cli
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 LISTING = FIXTURES / "arxiv-rss" / "cs.CL-2026-04-27_trimmed-3-items_jmamath-distill.xml"
@@ -122,21 +123,11 @@ def no_wait() -> HostPacer:
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    values = {
-        "DIGEST_DATABASE_URL": database_url,
-        "DIGEST_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "DIGEST_SECRET_KEY": "cli-test-key",
-        "DIGEST_USER_AGENT_CONTACT": "ops@example.org",
-    }
-    assert runner.invoke(app, ["db", "upgrade"], env=values).exit_code == 0
-    return values
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    return {**cli_env, "DIGEST_USER_AGENT_CONTACT": "ops@example.org"}
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.output
+cli = invoke_cli
 
 
 def test_second_cli_ingest_sends_if_none_match_and_the_304_costs_nothing(
