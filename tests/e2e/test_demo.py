@@ -32,10 +32,12 @@ def digest_script() -> str:
     return found
 
 
-def run_demo(folder: Path) -> subprocess.CompletedProcess[str]:
+def run_digest(folder: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """The installed `digest` in `folder`, with no DIGEST_* settings but the ones given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update({f"DIGEST_{name.upper()}": value for name, value in settings.items()})
     return subprocess.run(
-        [digest_script(), "demo"],
+        [digest_script(), *args],
         cwd=folder,
         env=env,
         capture_output=True,
@@ -43,6 +45,10 @@ def run_demo(folder: Path) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
+
+
+def run_demo(folder: Path) -> subprocess.CompletedProcess[str]:
+    return run_digest(folder, "demo")
 
 
 def test_demo_writes_one_readable_email_per_sample_subscriber_and_rerun_sends_none(
@@ -70,48 +76,20 @@ def test_demo_writes_one_readable_email_per_sample_subscriber_and_rerun_sends_no
 
 
 def test_commands_refuse_a_database_without_schema(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    result = subprocess.run(
-        [digest_script(), "papers", "list"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_digest(tmp_path, "papers", "list")
     assert result.returncode == 1
     assert "digest db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_invalid_configuration_is_one_clear_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env["DIGEST_SMTP_URL"] = "http://not-smtp"
-    result = subprocess.run(
-        [digest_script(), "db", "upgrade"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_digest(tmp_path, "db", "upgrade", smtp_url="http://not-smtp")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: invalid configuration: DIGEST_SMTP_URL")
 
 
 def test_a_usage_error_is_a_message_not_a_traceback(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    result = subprocess.run(
-        [digest_script(), "ingest", "stray-argument.xml"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_digest(tmp_path, "ingest", "stray-argument.xml")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "unexpected extra argument" in result.stderr
