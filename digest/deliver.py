@@ -25,7 +25,6 @@ from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
 from digest.service import Service
 from digest.store import deliveries, papers, subscribers
-from digest.store.db import Session
 from digest.store.schema import Delivery, DeliveryItem
 from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 
@@ -86,17 +85,22 @@ async def _deliver(
 
     async def claimed_messages() -> AsyncIterator[OutgoingMessage]:
         while True:
-            with service.db.session() as session:
+            with service.db.session() as session:  # the claim commits before anything is sent
                 claimed = deliveries.claim_due(
                     session, now=now, limit=batch_size, subscriber_id=subscriber_id
                 )
-                rows = _compose_claimed(service, session, claimed, now, report)
             if not claimed:
                 return
-            for row, message in rows:
+            batch = _load_claimed(service, claimed)
+            skipped: list[int] = []
+            for row in claimed:
+                message = _compose_row(service, batch, row, now)
+                if message is None:
+                    skipped.append(row.id)
+                    continue
                 in_flight[message.message_id] = row
                 yield message
-                await asyncio.sleep(0)
+            _record_skipped(service, skipped, now, report)
 
     try:
         async with _open_transport(service, report) as transport:
@@ -107,47 +111,66 @@ async def _deliver(
         recorder.flush()
 
 
-def _compose_claimed(
-    service: Service,
-    session: Session,
-    claimed: Sequence[Delivery],
-    now: dt.datetime,
-    report: DeliveryReport,
-) -> list[tuple[Delivery, OutgoingMessage]]:
-    """Turn claimed rows back into messages; rows for suppressed addresses are skipped."""
-    if not claimed:
-        return []
-    items = deliveries.items_for(session, [row.id for row in claimed])
-    paper_map = papers.papers_by_ids(session, {i.paper_id for rows in items.values() for i in rows})
-    suppressed = subscribers.suppressed_hashes(session)
-    outgoing = []
-    for row in claimed:
-        subscriber = subscribers.get_subscriber_by_id(session, row.subscriber_id)
-        if (
-            subscriber is None
-            or subscriber.state != "confirmed"
-            or (email_hash(subscriber.email) in suppressed)
-        ):
+@dataclass(frozen=True)
+class _ClaimedBatch:
+    """What composing a claimed batch needs, read in a few queries."""
+
+    items: dict[int, list[DeliveryItem]]
+    papers: dict[int, Paper]
+    subscribers: dict[int, Subscriber]
+    suppressed: frozenset[str]
+
+
+def _load_claimed(service: Service, claimed: Sequence[Delivery]) -> _ClaimedBatch:
+    with service.db.session() as session:
+        items = deliveries.items_for(session, [row.id for row in claimed])
+        paper_ids = {item.paper_id for rows in items.values() for item in rows}
+        rows = deliveries.subscriber_rows(session, [row.subscriber_id for row in claimed])
+        return _ClaimedBatch(
+            items=items,
+            papers=papers.papers_by_ids(session, paper_ids),
+            subscribers={sid: subscribers.to_subscriber(row) for sid, row in rows.items()},
+            suppressed=frozenset(subscribers.suppressed_hashes(session)),
+        )
+
+
+def _compose_row(
+    service: Service, batch: _ClaimedBatch, row: Delivery, now: dt.datetime
+) -> OutgoingMessage | None:
+    """The row's message, or None when its subscriber is no longer confirmed or is suppressed.
+
+    The suppression list and the subscriber's state are as read when the batch was claimed.
+    """
+    subscriber = batch.subscribers.get(row.subscriber_id)
+    if (
+        subscriber is None
+        or subscriber.state != "confirmed"
+        or email_hash(subscriber.email) in batch.suppressed
+    ):
+        return None
+    digest = _digest_of(row, subscriber, batch.items[row.id], batch.papers)
+    _, message = compose_digest(
+        service, digest, message_id=row.message_id, now=now, nothing_matched=row.kind == "nothing"
+    )
+    return message
+
+
+def _record_skipped(
+    service: Service, delivery_ids: Sequence[int], now: dt.datetime, report: DeliveryReport
+) -> None:
+    if not delivery_ids:
+        return
+    with service.db.session() as session:
+        for delivery_id in delivery_ids:
             deliveries.record_outcome(
                 session,
-                row.id,
+                delivery_id,
                 state="skipped",
                 code=None,
                 now=now,
                 message="subscriber no longer confirmed or suppressed",
             )
-            report.skipped += 1
-            continue
-        digest = _digest_of(row, subscriber, items[row.id], paper_map)
-        _, message = compose_digest(
-            service,
-            digest,
-            message_id=row.message_id,
-            now=now,
-            nothing_matched=row.kind == "nothing",
-        )
-        outgoing.append((row, message))
-    return outgoing
+    report.skipped += len(delivery_ids)
 
 
 def _digest_of(

@@ -17,10 +17,10 @@ from digest.compose import compose_digest, digest_message_id
 from digest.deliver import DeliveryReport, deliver_due
 from digest.ingest_job import IngestReport, ingest_files, ingest_sources
 from digest.metrics import process_metrics
-from digest.models import Digest, Pick, RenderedEmail, Subscriber, Topic, TrendSignal
+from digest.models import Digest, Paper, Pick, RenderedEmail, Subscriber, Topic, TrendSignal
 from digest.resources import samples_dir
 from digest.service import Service
-from digest.store import deliveries, papers, subscribers
+from digest.store import deliveries, papers, planning, subscribers
 from digest.store.seeds import seed_papers
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,16 @@ def digest_for(
     with service.db.session() as session:
         already_sent = deliveries.sent_paper_ids(session, subscriber.id)
         seeds = seed_papers(session, subscriber.profile.seeds)
+    return _ranked_digest(context, subscriber, already_sent, seeds, now)
+
+
+def _ranked_digest(
+    context: RankingContext,
+    subscriber: Subscriber,
+    already_sent: set[int],
+    seeds: list[Paper],
+    now: dt.datetime,
+) -> tuple[Digest, list[Pick]]:
     picks = rank.rank(
         subscriber.profile,
         context.index,
@@ -96,6 +106,9 @@ class PlanReport:
     previews: list[Digest] = field(default_factory=list)
 
 
+PLAN_CHUNK = 500
+
+
 def plan_digests(
     service: Service,
     date: dt.date,
@@ -108,24 +121,52 @@ def plan_digests(
 ) -> PlanReport:
     """Rank the subscribers (default: every confirmed one) and record their deliveries.
 
-    A dry run ranks and reports but records nothing; `window_days` overrides the setting.
+    Subscribers are read, ranked and recorded ``PLAN_CHUNK`` at a time, so memory does not grow
+    with their number. A dry run ranks and reports but records nothing; `window_days` overrides
+    the setting.
     """
     report = PlanReport(date)
     with service.db.session() as session:
         if only:
             targets = [subscribers.to_subscriber(subscribers.get_row(session, only))]
-        elif targets is None:
-            targets = subscribers.list_subscribers(session, ["confirmed"])
+        ids = planning.confirmed_subscriber_ids(session) if targets is None else []
         have = deliveries.dates_with_delivery(session, date)
         suppressed = subscribers.suppressed_hashes(session)
     context = ranking_context(service, date, window_days)
-    for subscriber in targets:
-        if subscriber.id in have:
-            report.already_had += 1
-            continue
-        if subscriber.state != "confirmed" or email_hash(subscriber.email) in suppressed:
-            continue
-        digest, _ = digest_for(service, context, subscriber, now=now)
+    for start in range(0, len(targets if targets is not None else ids), PLAN_CHUNK):
+        if targets is not None:
+            chunk = list(targets[start : start + PLAN_CHUNK])
+        else:
+            with service.db.session() as session:
+                chunk = planning.subscribers_by_ids(session, ids[start : start + PLAN_CHUNK])
+        eligible = []
+        for subscriber in chunk:
+            if subscriber.id in have:
+                report.already_had += 1
+            elif subscriber.state == "confirmed" and email_hash(subscriber.email) not in suppressed:
+                eligible.append(subscriber)
+        _plan_chunk(service, context, eligible, report, now=now, dry_run=dry_run)
+    return report
+
+
+def _plan_chunk(
+    service: Service,
+    context: RankingContext,
+    chunk: Sequence[Subscriber],
+    report: PlanReport,
+    *,
+    now: dt.datetime,
+    dry_run: bool,
+) -> None:
+    """Rank a chunk of subscribers and record their deliveries in one transaction."""
+    with service.db.session() as session:
+        already_sent = planning.sent_paper_ids_many(session, [s.id for s in chunk])
+        seeds = {s.id: seed_papers(session, s.profile.seeds) for s in chunk}
+    plans = []
+    for subscriber in chunk:
+        digest, _ = _ranked_digest(
+            context, subscriber, already_sent[subscriber.id], seeds[subscriber.id], now
+        )
         kind = "digest" if digest.picks else "nothing"
         if kind == "nothing" and subscriber.profile.quiet_days != "send":
             report.skipped_no_match += 1
@@ -133,22 +174,24 @@ def plan_digests(
         if dry_run:
             report.previews.append(digest)
             continue
-        plan = deliveries.PlannedDelivery(
-            subscriber_id=subscriber.id,
-            date=date,
-            kind=kind,
-            picks=digest.picks,
-            overflow=digest.overflow,
-            themes=digest.themes,
-            message_id=digest_message_id(service, subscriber, date),
+        plans.append(
+            deliveries.PlannedDelivery(
+                subscriber_id=subscriber.id,
+                date=context.date,
+                kind=kind,
+                picks=digest.picks,
+                overflow=digest.overflow,
+                themes=digest.themes,
+                message_id=digest_message_id(service, subscriber, context.date),
+            )
         )
-        with service.db.session() as session:
-            if not deliveries.record_planned(session, plan, now=now):
-                report.already_had += 1
-                continue
-        report.planned += 1
-        report.nothing_notes += kind == "nothing"
-    return report
+    if not plans:
+        return
+    with service.db.session() as session:
+        recorded = planning.record_planned_many(session, plans, now=now)
+    report.planned += len(recorded)
+    report.already_had += len(plans) - len(recorded)
+    report.nothing_notes += sum(p.kind == "nothing" for p in plans if p.subscriber_id in recorded)
 
 
 @dataclass

@@ -6,7 +6,12 @@ for the address it was sent to, and a token minted for one purpose never opens a
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
+import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,16 +45,41 @@ class TokenClaims:
     extra: dict[str, Any]
 
 
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
 class Signer:
+    """Mints and checks tokens in itsdangerous' URLSafeTimedSerializer format.
+
+    Minting is done here with :mod:`hmac` and a key derived once per purpose, because a digest
+    carries two feedback links per paper and itsdangerous derives the key again for every token
+    (a third of the time of composing a message). Verification stays with itsdangerous, so every
+    token minted here is one it would have minted itself (uncompressed payload, the same key).
+    """
+
     def __init__(self, secret_key: str) -> None:
         self._serializers = {
             purpose: URLSafeTimedSerializer(secret_key, salt=f"digest.{purpose}")
             for purpose in LIFETIMES
         }
+        self._keys = {
+            purpose: serializer.make_signer(serializer.salt).derive_key()
+            for purpose, serializer in self._serializers.items()
+        }
+        self._compact = json.JSONEncoder(separators=(",", ":"))
 
     def sign(self, purpose: str, subscriber_id: int, email: str, **extra: Any) -> str:
         payload = {"s": subscriber_id, "h": email_hash(email)[:16], **extra}
-        return str(self._serializers[purpose].dumps(payload))
+        return self.sign_payload(purpose, payload, int(time.time()))
+
+    def sign_payload(self, purpose: str, payload: dict[str, Any], timestamp: int) -> str:
+        """One token for ``payload``, stamped ``timestamp`` (seconds since the epoch)."""
+        body = _b64(self._compact.encode(payload).encode())
+        stamp = _b64(timestamp.to_bytes((timestamp.bit_length() + 7) // 8 or 1, "big"))
+        value = body + b"." + stamp
+        mac = hmac.new(self._keys[purpose], value, hashlib.sha1).digest()
+        return (value + b"." + _b64(mac)).decode()
 
     def verify(self, purpose: str, token: str) -> TokenClaims:
         serializer = self._serializers[purpose]
@@ -77,22 +107,22 @@ class LinkBuilder:
     def for_subscriber(
         self, subscriber: Subscriber, date: dt.date | None = None, paper_ids: tuple[int, ...] = ()
     ) -> Links:
-        sid, email = subscriber.id, subscriber.email
-        archive = f"{self.base_url}/archive/{self.signer.sign('archive', sid, email)}"
+        sign, stamp = self.signer.sign_payload, int(time.time())
+        who = {"s": subscriber.id, "h": email_hash(subscriber.email)[:16]}
+        archive = f"{self.base_url}/archive/{sign('archive', who, stamp)}"
         if date is not None:
             archive += f"/{date.isoformat()}"
+        feedback_url = f"{self.base_url}/feedback/"
         feedback = {
             pid: (
-                f"{self.base_url}/feedback/"
-                f"{self.signer.sign('feedback', sid, email, p=pid, d='more')}",
-                f"{self.base_url}/feedback/"
-                f"{self.signer.sign('feedback', sid, email, p=pid, d='less')}",
+                feedback_url + sign("feedback", {**who, "p": pid, "d": "more"}, stamp),
+                feedback_url + sign("feedback", {**who, "p": pid, "d": "less"}, stamp),
             )
             for pid in paper_ids
         }
-        unsubscribe_token = self.signer.sign("unsubscribe", sid, email)
+        unsubscribe_token = sign("unsubscribe", who, stamp)
         return Links(
-            manage=f"{self.base_url}/manage/{self.signer.sign('manage', sid, email)}",
+            manage=f"{self.base_url}/manage/{sign('manage', who, stamp)}",
             unsubscribe=f"{self.base_url}/unsubscribe/{unsubscribe_token}",
             unsubscribe_mailto=f"mailto:{self.sender}?subject=unsubscribe%20{unsubscribe_token}",
             archive=archive,

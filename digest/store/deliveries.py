@@ -135,24 +135,45 @@ def _claim_is_dead(row: Delivery, host: str, now: dt.datetime, stale_after: dt.t
 def claim_due(
     session: Session, *, now: dt.datetime, limit: int, subscriber_id: int | None = None
 ) -> list[Delivery]:
-    """Take up to `limit` due rows for this process; other workers skip rows claimed here."""
-    query = (
-        select(Delivery)
+    """Take up to `limit` due rows for this process; the caller should commit at once.
+
+    One conditional UPDATE picks and claims the rows, so two processes never claim the same
+    row: SQLite runs the statement under its write lock, PostgreSQL skips rows another worker
+    has locked. Only rows this statement changed (RETURNING) are handed back.
+    """
+    due = (
+        select(Delivery.id)
         .where(Delivery.state.in_(OPEN_STATES), Delivery.next_attempt_at <= now)
         .order_by(Delivery.id)
         .limit(limit)
     )
     if subscriber_id is not None:
-        query = query.where(Delivery.subscriber_id == subscriber_id)
+        due = due.where(Delivery.subscriber_id == subscriber_id)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
-    me = worker_id()
-    for row in rows:
-        row.state, row.claimed_by, row.claimed_at, row.updated_at = "sending", me, now, now
-        row.data_started_at = None
-    session.flush()
-    return rows
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()), Delivery.state.in_(OPEN_STATES))
+        .values(
+            state="sending",
+            claimed_by=worker_id(),
+            claimed_at=now,
+            updated_at=now,
+            data_started_at=None,
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(session.scalars(claim))
+    if not ids:
+        return []
+    return list(session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)))
+
+
+def subscriber_rows(session: Session, subscriber_ids: Sequence[int]) -> dict[int, SubscriberRow]:
+    """The subscribers of a claimed batch, in one query."""
+    query = select(SubscriberRow).where(SubscriberRow.id.in_(subscriber_ids))
+    return {row.id: row for row in session.scalars(query)}
 
 
 def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[DeliveryItem]]:
