@@ -2,18 +2,22 @@
 
 Pure and deterministic. The pipeline builds one :class:`CorpusIndex` per run with
 :func:`build_index`, then calls :func:`rank` per subscriber and :func:`choose_for_digest` to
-fill the email; ``digest preview`` and the web call the same three functions.
+fill the email; ``digest preview`` and the web call the same three functions. For many
+subscribers, :func:`digests_many` gives exactly ``choose_for_digest(rank(...))`` per profile
+(and :func:`rank_many` exactly ``rank``) from the same code, in vectorised chunks.
 """
 
 from digest.rank.index import CorpusIndex, build_index
-from digest.rank.matching import explain_exclusions
-from digest.rank.select import choose_for_digest, rank, trending_score
+from digest.rank.ranking import digests_many, explain_exclusions, rank, rank_many
+from digest.rank.select import choose_for_digest, trending_score
 
 __all__ = [
     "CorpusIndex",
     "build_index",
     "choose_for_digest",
+    "digests_many",
     "explain_exclusions",
     "rank",
+    "rank_many",
     "trending_score",
 ]

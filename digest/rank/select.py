@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from digest.models import Paper, Pick, Profile, TrendSignal
-from digest.rank.index import CorpusIndex
-from digest.rank.matching import match_profile
+from digest.models import Paper, Pick, TrendSignal
 
 TREND_HALF_LIFE_DAYS = 3.0
 TREND_HALF_SATURATION = 4.0  # raw attention at which trending is 0.5
@@ -43,7 +41,7 @@ def trending_score(signal: TrendSignal | None, paper: Paper, now: dt.datetime) -
     return raw / (raw + TREND_HALF_SATURATION)
 
 
-def _trend_reasons(signal: TrendSignal | None) -> tuple[str, ...]:
+def trend_reasons(signal: TrendSignal | None) -> tuple[str, ...]:
     if signal is None:
         return ()
     reasons = []
@@ -53,52 +51,6 @@ def _trend_reasons(signal: TrendSignal | None) -> tuple[str, ...]:
     if upvotes >= 1:
         reasons.append(f"{upvotes} upvote{'s' if upvotes != 1 else ''}")
     return tuple(reasons)
-
-
-def rank(
-    profile: Profile,
-    index: CorpusIndex,
-    signals: Mapping[int, TrendSignal],
-    *,
-    now: dt.datetime,
-    exclude_paper_ids: Collection[int] = (),
-    seed_papers: Sequence[Paper] = (),
-) -> list[Pick]:
-    """Every candidate that passes the profile, best first; ties go to the lower paper id.
-
-    score = (1 - t) * relevance + t * trending with t = ``profile.trending``; a paper needs some
-    relevance (a topic, followed author, category or seed) unless t is 1. ``seed_papers`` carry
-    the text of seed papers that are not among today's candidates (see ``Profile.seeds``).
-    """
-    t = min(max(profile.trending, 0.0), 1.0)
-    matches = match_profile(profile, index, seed_papers)
-    excluded = set(exclude_paper_ids)
-    picks: list[Pick] = []
-    for doc, paper in enumerate(index.papers):
-        if paper.id in excluded:
-            continue
-        match = matches.get(doc)
-        signal = signals.get(paper.id)
-        trending = trending_score(signal, paper, now)
-        relevance = match.relevance if match else 0.0
-        if relevance <= 0 and not (t >= 1.0 and trending > 0):
-            continue
-        score = round((1.0 - t) * relevance + t * trending, 9)
-        if score < profile.min_score:
-            continue
-        reasons = (match.reasons if match else ()) + (_trend_reasons(signal) if t > 0 else ())
-        picks.append(
-            Pick(
-                paper=paper,
-                score=score,
-                relevance=round(relevance, 9),
-                trending=round(trending, 9),
-                topic=match.topic if match else None,
-                reasons=reasons,
-            )
-        )
-    picks.sort(key=lambda pick: (-pick.score, pick.paper.id))
-    return picks
 
 
 def _topic_cap(counts: Mapping[str, int], slots: int) -> int:
@@ -112,33 +64,47 @@ def _topic_cap(counts: Mapping[str, int], slots: int) -> int:
 def choose_for_digest(
     picks: Sequence[Pick], per_digest: int
 ) -> tuple[list[Pick], list[tuple[str, int]]]:
-    """The picks an email shows (best first) and the rest as (topic, count) for "+N more".
+    """The picks an email shows (best first) and the rest as (topic, count) for "+N more"."""
+    ordered = sorted(picks, key=lambda pick: (-pick.score, pick.paper.id))
+    counts = Counter(_label(pick) for pick in ordered)
+    shown, overflow = choose_slots(
+        [(pick.score, _label(pick)) for pick in ordered], per_digest, counts
+    )
+    return [ordered[i] for i in shown], overflow
 
-    Topics share the slots: each gets the smallest equal cap that fills the digest, but a topic
-    past its cap still takes the next slot when the best pick of the other topics scores less
-    than PROMOTE_RATIO of it (a weak match is not worth the slot), and one slot always goes to
+
+def choose_slots(
+    entries: Sequence[tuple[float, str]], per_digest: int, counts: Mapping[str, int]
+) -> tuple[list[int], list[tuple[str, int]]]:
+    """Positions in ``entries`` (score, topic label), best first, that fill the digest, and the
+    (topic, count) left over, given ``counts``: how many picks each topic has in all.
+
+    ``entries`` may leave out any pick that is not among the best ``per_digest`` of its topic
+    (none of those can be shown), which lets the batch path skip building them. Topics share
+    the slots: each gets the smallest equal cap that fills the digest, but a topic past its cap
+    still takes the next slot when the best pick of the other topics scores less than
+    PROMOTE_RATIO of it (a weak match is not worth the slot), and one slot always goes to
     another topic when there is one, so no single topic fills the whole digest.
     """
-    ordered = sorted(picks, key=lambda pick: (-pick.score, pick.paper.id))
     slots = max(per_digest, 0)
-    counts = Counter(_label(pick) for pick in ordered)
-    cap = _topic_cap(counts, min(slots, len(ordered))) if ordered and slots else 0
-    shown: list[Pick] = []
+    total = sum(counts.values())
+    cap = _topic_cap(counts, min(slots, total)) if total and slots else 0
+    shown: list[int] = []
     taken: Counter[str] = Counter()
-    left = list(ordered)
+    left = list(range(len(entries)))
     while left and len(shown) < slots:
         best = left[0]
-        other = next((p for p in left if taken[_label(p)] < cap), None)
+        other = next((i for i in left if taken[entries[i][1]] < cap), None)
         last_slot = len(shown) == slots - 1 and len(taken) == 1 and len(counts) > 1
-        if other is not None and taken[_label(best)] >= cap:
-            if other.score >= PROMOTE_RATIO * best.score or last_slot:
+        if other is not None and taken[entries[best][1]] >= cap:
+            if entries[other][0] >= PROMOTE_RATIO * entries[best][0] or last_slot:
                 best = other
-        elif last_slot and _label(best) in taken:
-            best = next((p for p in left if _label(p) not in taken), best)
+        elif last_slot and entries[best][1] in taken:
+            best = next((i for i in left if entries[i][1] not in taken), best)
         shown.append(best)
         left.remove(best)
-        taken[_label(best)] += 1
-    shown.sort(key=lambda pick: (-pick.score, pick.paper.id))
+        taken[entries[best][1]] += 1
+    shown.sort()
     overflow = Counter({label: counts[label] - taken[label] for label in counts})
     return shown, sorted(
         ((label, n) for label, n in overflow.items() if n > 0), key=lambda item: (-item[1], item[0])

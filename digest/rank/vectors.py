@@ -4,13 +4,16 @@ Lexical matching cannot tell "tool use" by LLM agents from "tool use" by a robot
 "AI safety" from "Edge AI ... road safety". The papers a profile matches best, taken together,
 can: their shared vocabulary is the profile's context (pseudo-relevance feedback, RM3-style,
 on today's candidates only). A paper near that centre keeps its score; one far from it loses
-part of it. Everything is numpy/scipy so the batch path costs a sparse product per chunk.
+part of it. The centre is the relevance-weighted sum of the FEEDBACK_DOCS best first-pass
+papers, cut to its FEEDBACK_TERMS strongest terms; nearness is cosine similarity scaled so the
+nearest of those papers counts as fully in context. :mod:`.batch` computes it for a chunk of
+profiles with two sparse products.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,7 +22,6 @@ from digest.rank.index import CorpusIndex
 
 FEEDBACK_DOCS = 20  # best first-pass papers that define the centre
 FEEDBACK_TERMS = 40  # the centre keeps only its strongest terms
-FEEDBACK_POWER = 1.0  # weight of a feedback paper: first-pass relevance to this power
 
 
 def paper_matrix(index: CorpusIndex) -> tuple[sp.csr_matrix, dict[str, int]]:
@@ -51,39 +53,6 @@ def paper_matrix(index: CorpusIndex) -> tuple[sp.csr_matrix, dict[str, int]]:
     )
     index.cache["paper_matrix"] = (matrix, columns)
     return matrix, columns
-
-
-def centre_of(index: CorpusIndex, docs: Sequence[int], weights: Sequence[float]) -> np.ndarray:
-    """The weighted mean vector of ``docs``, cut to its strongest terms and normalised."""
-    matrix, _ = paper_matrix(index)
-    centre = np.asarray(
-        matrix[list(docs)].T @ np.asarray(weights, dtype=np.float32), dtype=np.float32
-    ).ravel()
-    if centre.size > FEEDBACK_TERMS:
-        cut = np.partition(centre, -FEEDBACK_TERMS)[-FEEDBACK_TERMS]
-        centre = np.where(centre >= cut, centre, 0.0).astype(np.float32)
-    norm = float(np.linalg.norm(centre))
-    return centre / norm if norm > 0 else centre
-
-
-def nearness(index: CorpusIndex, first_pass: np.ndarray) -> np.ndarray | None:
-    """Per paper, 0..1: how near it is to the profile's centre; None without enough evidence.
-
-    ``first_pass`` holds each paper's relevance before this step (0 for unmatched papers). The
-    centre comes from the FEEDBACK_DOCS best papers weighted by that relevance; nearness is
-    cosine similarity scaled so the nearest of those papers counts as fully in context.
-    """
-    matched = np.flatnonzero(first_pass > 0)
-    if matched.size < 3:
-        return None  # too little evidence to learn a context from
-    order = matched[np.lexsort((matched, -first_pass[matched]))][:FEEDBACK_DOCS]
-    centre = centre_of(index, order.tolist(), (first_pass[order] ** FEEDBACK_POWER).tolist())
-    matrix, _ = paper_matrix(index)
-    similarity = np.asarray(matrix @ centre, dtype=np.float64).ravel()
-    top = float(similarity[order].max())
-    if top <= 0:
-        return None
-    return np.clip(similarity / top, 0.0, 1.0)
 
 
 def vector_of(index: CorpusIndex, counts: Mapping[str, int]) -> np.ndarray:

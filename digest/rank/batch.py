@@ -1,0 +1,232 @@
+"""Relevance of every paper to a chunk of profiles at once, as (profiles × papers) arrays.
+
+This is the only place relevance is decided: :func:`digest.rank.rank` runs it on a chunk of
+one profile, :func:`digest.rank.rank_many` on chunks of hundreds, and every step is computed
+row by row (elementwise numpy, per-row sparse products), so a profile's numbers do not depend
+on which chunk it is in. Per profile and paper:
+
+* each topic's strength comes from :mod:`.tables` (scored once per distinct text), scaled by
+  the topic's weight and saturated; topics combine by noisy-OR, the best at full share and the
+  others at OTHER_TOPIC_SHARE (the *first pass*);
+* an exclusion drops a paper whose title is about it or that it matches better than any topic
+  by EXCLUDE_MARGIN; a paper all of whose categories are excluded is dropped too;
+* the profile's centre (:mod:`.vectors`) scales topic relevance by nearness, and a paper very
+  near it may enter on that ground alone;
+* followed authors, categories and positive seeds add noisy-OR boosts; negative seeds cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from digest.models import Paper, Profile
+from digest.rank import matching as m
+from digest.rank.feedback import is_negative
+from digest.rank.index import CorpusIndex
+from digest.rank.relevance import HALF_SATURATION
+from digest.rank.tables import (
+    author_mask,
+    category_mask,
+    excluded_category_mask,
+    paper_matrix_transposed,
+    seed_vector,
+    text_table,
+)
+from digest.rank.vectors import FEEDBACK_DOCS, FEEDBACK_TERMS, paper_matrix
+
+
+@dataclass(frozen=True)
+class ChunkRelevance:
+    """Relevance of a chunk of profiles (rows) to every paper (columns), with its grounds."""
+
+    topics: list[list[str]]  # per profile, the topic texts of its slots (sorted by text)
+    weighted: np.ndarray  # (profiles, slots, papers): each topic's saturated weighted strength
+    relevance: np.ndarray  # (profiles, papers): 0 where the paper has no ground or is dropped
+    matched: np.ndarray  # some topic shares a concept with the paper
+    near: np.ndarray  # nearness to the profile's centre; 1 without a learnt centre
+    near_ok: np.ndarray  # near enough to enter without a topic word
+    dropped: np.ndarray  # excluded by a topic or category exclusion
+    label: np.ndarray  # best topic slot, or the slot count for "no topic"
+
+
+def _topic_slots(profiles: Sequence[Profile]) -> list[list[tuple[str, float]]]:
+    """Per profile, its usable (text, weight) topics sorted by text, so that the first of
+    equally strong topics (numpy's argmax) is the alphabetically first, as in the reasons."""
+    return [
+        sorted(
+            ((t.text, t.weight) for t in p.topics if t.text.strip() and t.weight > 0),
+            key=lambda tw: tw[0],
+        )
+        for p in profiles
+    ]
+
+
+def chunk_relevance(
+    profiles: Sequence[Profile], index: CorpusIndex, seed_papers: Sequence[Sequence[Paper]]
+) -> ChunkRelevance:
+    """Relevance of each profile to each paper; see the module docstring for the model."""
+    table = text_table(index)
+    slots = _topic_slots(profiles)
+    rows = np.zeros((len(profiles), max([len(t) for t in slots] + [1])), dtype=np.intp)
+    weights = np.zeros(rows.shape)
+    for i in range(len(profiles)):
+        for j, (text, weight) in enumerate(slots[i]):
+            rows[i, j] = table.row(text, index)
+            weights[i, j] = weight
+    strength = table.strength[rows]
+    matched: np.ndarray = np.any(strength > 0, axis=1)
+    x = strength * weights[:, :, None]
+    weighted = x / (x + HALF_SATURATION)
+    best = weighted.max(axis=1)
+    label = np.where(matched, weighted.argmax(axis=1), rows.shape[1])
+    dropped = _dropped(profiles, index, best)
+    first_pass = _first_pass(weighted, matched & ~dropped)
+    near, learnt = _nearness(index, first_pass)
+    near_ok = learnt[:, None] & (near >= m.NEAR_MIN)
+    relevance = first_pass * (1.0 - m.CONTEXT_WEIGHT + m.CONTEXT_WEIGHT * near)
+    boosted = 1.0 - (1.0 - relevance) * (1.0 - np.clip(m.NEAR_SHARE * near**2, 0.0, 1.0))
+    relevance = np.where(near_ok, boosted, relevance)
+    grounds = matched | near_ok
+    relevance = _with_extras(profiles, index, seed_papers, relevance, grounds)
+    relevance = np.where(grounds & ~dropped & (relevance > 0), relevance, 0.0)
+    texts = [[text for text, _ in topics] for topics in slots]
+    return ChunkRelevance(texts, weighted, relevance, matched, near, near_ok, dropped, label)
+
+
+def _dropped(profiles: Sequence[Profile], index: CorpusIndex, best: np.ndarray) -> np.ndarray:
+    table = text_table(index)
+    dropped = np.zeros(best.shape, dtype=bool)
+    for i, profile in enumerate(profiles):
+        if profile.exclude_categories:
+            dropped[i] |= excluded_category_mask(index, tuple(profile.exclude_categories))
+        for text in profile.exclude:
+            if text.strip():
+                row = table.row(text, index)
+                present = table.strength[row] > 0
+                stronger = table.relevance[row] > best[i] + m.EXCLUDE_MARGIN
+                dropped[i] |= present & (table.in_title[row] | stronger)
+    return dropped
+
+
+def _first_pass(weighted: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Noisy-OR of the topics, best first at full share, the rest at OTHER_TOPIC_SHARE."""
+    ordered = np.sort(weighted, axis=1)[:, ::-1]
+    miss = 1.0 - np.clip(ordered[:, 0], 0.0, 1.0)
+    for j in range(1, ordered.shape[1]):
+        miss = miss * (1.0 - np.clip(ordered[:, j] * m.OTHER_TOPIC_SHARE, 0.0, 1.0))
+    return np.where(keep, 1.0 - miss, 0.0)
+
+
+def _feedback_docs(first_pass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, docs) of each row's FEEDBACK_DOCS best papers, ties to the lower position."""
+    size = first_pass.shape[1]
+    if size > FEEDBACK_DOCS:
+        kth = -np.partition(-first_pass, FEEDBACK_DOCS - 1, axis=1)[:, FEEDBACK_DOCS - 1]
+        candidates = (first_pass >= kth[:, None]) & (first_pass > 0)
+    else:
+        candidates = first_pass > 0
+    rows, docs = np.nonzero(candidates)
+    order = np.lexsort((docs, -first_pass[rows, docs], rows))
+    rows, docs = rows[order], docs[order]
+    starts = np.searchsorted(rows, rows, side="left")
+    keep = np.arange(rows.size) - starts < FEEDBACK_DOCS
+    return rows[keep], docs[keep]
+
+
+def _nearness(index: CorpusIndex, first_pass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nearness per row and paper, rows with a learnt centre); see :mod:`.vectors`."""
+    count = len(first_pass)
+    near = np.ones(first_pass.shape)
+    learnt = (first_pass > 0).sum(axis=1) >= 3
+    if not learnt.any():
+        return near, learnt
+    rows, docs = _feedback_docs(np.where(learnt[:, None], first_pass, 0.0))
+    matrix, _ = paper_matrix(index)
+    weights = first_pass[rows, docs].astype(np.float32)
+    chosen = sp.csr_matrix((weights, (rows, docs)), shape=(count, index.size))
+    centres = sp.csr_matrix(chosen @ matrix, dtype=np.float32)
+    centres.sort_indices()
+    _keep_strongest_terms(centres, matrix.shape[1])
+    similarity = (centres @ paper_matrix_transposed(index)).toarray().astype(np.float64)
+    top = np.zeros(count)
+    np.maximum.at(top, rows, similarity[rows, docs])
+    learnt &= top > 0
+    scaled = np.clip(similarity / np.where(top > 0, top, 1.0)[:, None], 0.0, 1.0)
+    return np.where(learnt[:, None], scaled, 1.0), learnt
+
+
+def _keep_strongest_terms(centres: sp.csr_matrix, terms: int) -> None:
+    """In place: each row keeps its FEEDBACK_TERMS strongest terms (ties kept), unit length."""
+    lengths = np.diff(centres.indptr)
+    if terms > FEEDBACK_TERMS and lengths.max(initial=0) >= FEEDBACK_TERMS:
+        padded = np.zeros((centres.shape[0], int(lengths.max())), dtype=np.float32)
+        rows = np.repeat(np.arange(centres.shape[0]), lengths)
+        padded[rows, np.arange(rows.size) - centres.indptr[rows]] = centres.data
+        width = padded.shape[1]
+        cut = np.partition(padded, width - FEEDBACK_TERMS, axis=1)[:, width - FEEDBACK_TERMS]
+        centres.data = np.where(centres.data >= cut[rows], centres.data, 0.0).astype(np.float32)
+    rows = np.repeat(np.arange(centres.shape[0]), np.diff(centres.indptr))
+    squares = centres.data.astype(np.float64) ** 2
+    norms = np.sqrt(np.bincount(rows, weights=squares, minlength=centres.shape[0]))
+    safe = np.where(norms > 0, norms, 1.0)
+    centres.data = (centres.data / safe[rows]).astype(np.float32)
+
+
+def _with_extras(
+    profiles: Sequence[Profile],
+    index: CorpusIndex,
+    seed_papers: Sequence[Sequence[Paper]],
+    relevance: np.ndarray,
+    grounds: np.ndarray,
+) -> np.ndarray:
+    """Noisy-OR boosts for authors, categories and seeds, then negative seeds; marks grounds."""
+    relevance = relevance.copy()
+    for i, profile in enumerate(profiles):
+        if not (profile.authors or profile.categories or profile.seeds):
+            continue
+        miss = 1.0 - np.clip(relevance[i], 0.0, 1.0)
+        if profile.authors:
+            found = author_mask(index, profile.authors)
+            miss = miss * np.where(found, 1.0 - m.AUTHOR_BOOST, 1.0)
+            grounds[i] |= found
+        if profile.categories:
+            found = category_mask(index, profile.categories)
+            miss = miss * np.where(found, 1.0 - m.CATEGORY_BOOST, 1.0)
+            grounds[i] |= found
+        seed, against = seed_arrays(profile, index, seed_papers[i] if seed_papers else ())
+        if profile.seeds:
+            miss = miss * (1.0 - np.clip(m.SEED_SHARE * seed, 0.0, 1.0))
+            grounds[i] |= seed > 0
+        relevance[i] = (1.0 - miss) * (1.0 - m.NEGATIVE_SEED_SHARE * against)
+    return relevance
+
+
+def seed_arrays(
+    profile: Profile, index: CorpusIndex, seed_papers: Sequence[Paper]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(best positive-seed similarity, best negative-seed similarity) per paper."""
+    best = np.zeros(index.size)
+    against = np.zeros(index.size)
+    for seed in profile.seeds:
+        if is_negative(seed):
+            against = np.maximum(against, seed_vector(index, seed[1:], seed_papers, own=True))
+        else:
+            best = np.maximum(best, seed_vector(index, seed, seed_papers, own=False))
+    return best, against
+
+
+def best_seed(
+    profile: Profile, index: CorpusIndex, seed_papers: Sequence[Paper], doc: int
+) -> str | None:
+    """The positive seed most similar to paper ``doc`` (the first on ties), for its reason."""
+    found: tuple[float, str | None] = (0.0, None)
+    for seed in profile.seeds:
+        if not is_negative(seed):
+            similarity = seed_vector(index, seed, seed_papers, own=False)[doc]
+            if similarity > found[0]:
+                found = (float(similarity), seed)
+    return found[1]

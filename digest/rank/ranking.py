@@ -1,0 +1,264 @@
+"""Ranking subscribers: one profile (``rank``, what ``digest preview`` shows) or many at once.
+
+There is one code path. :func:`rank` is :func:`rank_many` over a single profile, and
+:func:`digests_many` is ``choose_for_digest(rank(...))`` for every profile, built from the same
+arrays: it only skips building picks that the digest cannot show. Work is done in chunks of
+``chunk_size`` profiles, so memory stays bounded however many subscribers there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from digest.models import Paper, Pick, Profile, TrendSignal
+from digest.rank import matching as m
+from digest.rank.batch import best_seed, chunk_relevance
+from digest.rank.index import CorpusIndex
+from digest.rank.select import OTHER_TOPIC_LABEL, choose_slots, trend_reasons, trending_score
+from digest.rank.tables import excluded_category_mask, text_table
+
+CHUNK_SIZE = 256
+Overflow = list[tuple[str, int]]
+
+
+class _Run:
+    """What one call shares across its chunks: the index, trending per paper, ids → positions."""
+
+    def __init__(
+        self, index: CorpusIndex, signals: Mapping[int, TrendSignal], now: dt.datetime
+    ) -> None:
+        self.index = index
+        self.signals = signals
+        self.trending = np.asarray(
+            [trending_score(signals.get(p.id), p, now) for p in index.papers], dtype=np.float64
+        ).reshape(index.size)
+        ids = np.asarray([p.id for p in index.papers], dtype=np.int64).reshape(index.size)
+        self.id_order = np.argsort(ids, kind="stable")
+        self.sorted_ids = ids[self.id_order]
+        self.id_rank = np.empty(index.size, dtype=np.intp)
+        self.id_rank[self.id_order] = np.arange(index.size)
+
+    def positions(self, paper_ids: Collection[int]) -> np.ndarray:
+        if not paper_ids or not self.index.size:
+            return np.zeros(0, dtype=np.intp)
+        wanted = np.fromiter(paper_ids, dtype=np.int64, count=len(paper_ids))
+        at = np.minimum(np.searchsorted(self.sorted_ids, wanted), self.index.size - 1)
+        return self.id_order[at[self.sorted_ids[at] == wanted]]
+
+
+class _Chunk:
+    """Scores, passing papers and topic labels of one chunk of profiles."""
+
+    def __init__(
+        self,
+        run: _Run,
+        profiles: Sequence[Profile],
+        exclude_paper_ids: Sequence[Collection[int]],
+        seed_papers: Sequence[Sequence[Paper]],
+    ) -> None:
+        self.run, self.profiles, self.seed_papers = run, profiles, seed_papers
+        self.rel = rel = chunk_relevance(profiles, run.index, seed_papers)
+        t = np.asarray([min(max(p.trending, 0.0), 1.0) for p in profiles])[:, None]
+        self.t = t[:, 0]
+        self.score = np.round((1.0 - t) * rel.relevance + t * run.trending, 9)
+        min_score = np.asarray([p.min_score for p in profiles])[:, None]
+        passing = (rel.relevance > 0) | ((t >= 1.0) & (run.trending > 0))
+        passing &= self.score >= min_score
+        for i, ids in enumerate(exclude_paper_ids):
+            passing[i, run.positions(ids)] = False
+        self.passing = passing
+        slots = rel.weighted.shape[1]
+        self.label = np.where((rel.relevance > 0) & rel.matched, rel.label, slots)
+
+    def labels(self, i: int) -> list[str]:
+        """Label per topic slot (the last is "no topic")."""
+        topics = self.rel.topics[i]
+        return topics + [OTHER_TOPIC_LABEL] * (self.rel.weighted.shape[1] + 1 - len(topics))
+
+    def ordered(self, candidates: np.ndarray) -> list[np.ndarray]:
+        """Per row, the candidate positions best first (score, then the lower paper id)."""
+        rows, docs = np.nonzero(candidates)
+        order = np.lexsort((self.run.id_rank[docs], -self.score[rows, docs], rows))
+        rows, docs = rows[order], docs[order]
+        return np.split(docs, np.searchsorted(rows, np.arange(1, len(self.profiles))))
+
+    def digest_candidates(self) -> np.ndarray:
+        """Passing papers among the best ``per_digest`` of their topic: all a digest can use."""
+        keep = max([p.per_digest for p in self.profiles] + [1])
+        candidates = np.zeros(self.passing.shape, dtype=bool)
+        for slot in range(self.rel.weighted.shape[1] + 1):
+            mask = self.passing & (self.label == slot)
+            if not mask.any():
+                continue
+            if keep >= mask.shape[1]:
+                candidates |= mask
+                continue
+            scores = np.where(mask, self.score, -np.inf)
+            kth = -np.partition(-scores, keep - 1, axis=1)[:, keep - 1]
+            candidates |= mask & (scores >= kth[:, None])
+        return candidates
+
+    def counts(self, i: int) -> Counter[str]:
+        labels = self.labels(i)
+        counts: Counter[str] = Counter()
+        found = np.bincount(self.label[i][self.passing[i]], minlength=len(labels))
+        for slot, count in enumerate(found.tolist()):
+            if count:
+                counts[labels[slot]] += count
+        return counts
+
+    def pick(self, i: int, doc: int) -> Pick:
+        rel = self.rel
+        paper = self.run.index.papers[doc]
+        relevance = float(rel.relevance[i, doc])
+        reasons = self._reasons(i, doc) if relevance > 0 else []
+        if self.t[i] > 0:
+            reasons.extend(trend_reasons(self.run.signals.get(paper.id)))
+        label = int(self.label[i, doc])
+        return Pick(
+            paper=paper,
+            score=float(self.score[i, doc]),
+            relevance=round(relevance, 9),
+            trending=round(float(self.run.trending[doc]), 9),
+            topic=rel.topics[i][label] if label < len(rel.topics[i]) else None,
+            reasons=tuple(reasons),
+        )
+
+    def _reasons(self, i: int, doc: int) -> list[str]:
+        rel, profile = self.rel, self.profiles[i]
+        paper = self.run.index.papers[doc]
+        strengths = [(float(rel.weighted[i, j, doc]), text) for j, text in enumerate(rel.topics[i])]
+        named = [
+            text
+            for w, text in sorted(strengths, key=lambda s: (-s[0], s[1]))
+            if w >= m.NAMED_TOPIC_MIN
+        ][:3]
+        reasons = ["matched: " + ", ".join(named)] if named else []
+        if rel.near_ok[i, doc] and not named:
+            reasons.append("close to today's best matches for your topics")
+        author = m.followed_author(paper, profile.authors) if profile.authors else None
+        if author is not None:
+            reasons.append(f"by an author you follow: {author}")
+        category = m.matching_category(paper, profile.categories) if profile.categories else None
+        if category is not None:
+            reasons.append(f"in {category}")
+        seeds = self.seed_papers[i] if self.seed_papers else ()
+        seed = best_seed(profile, self.run.index, seeds, doc) if profile.seeds else None
+        if seed is not None:
+            reasons.append(f"like your seed {seed}")
+        return reasons
+
+
+def _chunks(
+    profiles: Sequence[Profile],
+    index: CorpusIndex,
+    signals: Mapping[int, TrendSignal],
+    now: dt.datetime,
+    exclude_paper_ids: Sequence[Collection[int]] | None,
+    seed_papers: Sequence[Sequence[Paper]] | None,
+    chunk_size: int,
+) -> Iterator[_Chunk]:
+    run = _Run(index, signals, now)
+    for lo in range(0, len(profiles), max(chunk_size, 1)):
+        hi = min(lo + max(chunk_size, 1), len(profiles))
+        excluded = exclude_paper_ids[lo:hi] if exclude_paper_ids else [()] * (hi - lo)
+        seeds = seed_papers[lo:hi] if seed_papers else [()] * (hi - lo)
+        yield _Chunk(run, profiles[lo:hi], excluded, seeds)
+
+
+def rank_many(
+    profiles: Sequence[Profile],
+    index: CorpusIndex,
+    signals: Mapping[int, TrendSignal],
+    *,
+    now: dt.datetime,
+    exclude_paper_ids: Sequence[Collection[int]] | None = None,
+    seed_papers: Sequence[Sequence[Paper]] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[list[Pick]]:
+    """For each profile in order, every candidate that passes it, best first (see :func:`rank`).
+
+    ``exclude_paper_ids`` and ``seed_papers``, when given, hold one entry per profile.
+    """
+    for chunk in _chunks(profiles, index, signals, now, exclude_paper_ids, seed_papers, chunk_size):
+        for i, docs in enumerate(chunk.ordered(chunk.passing)):
+            yield [chunk.pick(i, int(doc)) for doc in docs]
+
+
+def digests_many(
+    profiles: Sequence[Profile],
+    index: CorpusIndex,
+    signals: Mapping[int, TrendSignal],
+    *,
+    now: dt.datetime,
+    exclude_paper_ids: Sequence[Collection[int]] | None = None,
+    seed_papers: Sequence[Sequence[Paper]] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[tuple[list[Pick], Overflow]]:
+    """For each profile in order, exactly ``choose_for_digest(rank(...), profile.per_digest)``.
+
+    Reasons are built only for the shown picks; topic counts for "+N more" cover every pick.
+    """
+    for chunk in _chunks(profiles, index, signals, now, exclude_paper_ids, seed_papers, chunk_size):
+        for i, docs in enumerate(chunk.ordered(chunk.digest_candidates())):
+            labels = chunk.labels(i)
+            entries = [
+                (float(chunk.score[i, doc]), labels[chunk.label[i, doc]]) for doc in docs.tolist()
+            ]
+            shown, overflow = choose_slots(entries, chunk.profiles[i].per_digest, chunk.counts(i))
+            yield [chunk.pick(i, int(docs[k])) for k in shown], overflow
+
+
+def rank(
+    profile: Profile,
+    index: CorpusIndex,
+    signals: Mapping[int, TrendSignal],
+    *,
+    now: dt.datetime,
+    exclude_paper_ids: Collection[int] = (),
+    seed_papers: Sequence[Paper] = (),
+) -> list[Pick]:
+    """Every candidate that passes the profile, best first; ties go to the lower paper id.
+
+    score = (1 - t) * relevance + t * trending with t = ``profile.trending``; a paper needs some
+    relevance (a topic, followed author, category or seed) unless t is 1. ``seed_papers`` carry
+    the text of seed papers that are not among today's candidates (see ``Profile.seeds``).
+    """
+    return next(
+        rank_many(
+            [profile],
+            index,
+            signals,
+            now=now,
+            exclude_paper_ids=[exclude_paper_ids],
+            seed_papers=[seed_papers],
+        )
+    )
+
+
+def explain_exclusions(profile: Profile, index: CorpusIndex) -> dict[int, str]:
+    """Paper id → why the profile's exclusions drop it; for debug output and tests."""
+    rel = chunk_relevance([profile], index, [()])
+    best = rel.weighted[0].max(axis=0)
+    table = text_table(index)
+    reasons: dict[int, str] = {}
+    if profile.exclude_categories:
+        mask = excluded_category_mask(index, tuple(profile.exclude_categories))
+        for doc in np.flatnonzero(mask).tolist():
+            categories = ", ".join(index.papers[doc].categories)
+            reasons[doc] = f"all categories excluded: {categories}"
+    for text in (t for t in profile.exclude if t.strip()):
+        row = table.row(text, index)
+        for doc in np.flatnonzero(rel.dropped[0] & (table.strength[row] > 0)).tolist():
+            if doc in reasons:
+                continue
+            if table.in_title[row, doc]:
+                reasons[doc] = f"title is about excluded '{text}'"
+            elif table.relevance[row, doc] > best[doc] + m.EXCLUDE_MARGIN:
+                found = table.relevance[row, doc]
+                reasons[doc] = f"mainly about excluded '{text}' ({found:.2f} vs {best[doc]:.2f})"
+    return {index.papers[doc].id: reason for doc, reason in reasons.items()}
