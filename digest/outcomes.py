@@ -92,24 +92,27 @@ class OutcomeRecorder:
     def write(self, session: Session) -> None:
         """Add the collected outcomes to ``session``: they commit with the caller's own write."""
         attempts, self.pending = self.pending, []
+        finals = [a for a in attempts if a.result.outcome in ("sent", "ambiguous")]
+        deliveries.record_final_outcomes(
+            session,
+            [
+                deliveries.FinalOutcome(
+                    a.delivery_id, a.result.outcome, a.result.code, a.result.detail
+                )
+                for a in finals
+            ],
+            now=self.now,
+        )
+        for attempt in finals:
+            self.report.sent += attempt.result.outcome == "sent"
+            self.report.ambiguous += attempt.result.outcome == "ambiguous"
         for attempt in attempts:
-            self._record(session, attempt)
+            if attempt.result.outcome not in ("sent", "ambiguous"):
+                self._record(session, attempt)
 
     def _record(self, session: Session, attempt: Attempt) -> None:
         result, now, report = attempt.result, self.now, self.report
         delivery_id = attempt.delivery_id
-        if result.outcome in ("sent", "ambiguous"):
-            deliveries.record_outcome(
-                session,
-                delivery_id,
-                state=result.outcome,
-                code=result.code,
-                message=result.detail,
-                now=now,
-            )
-            report.sent += result.outcome == "sent"
-            report.ambiguous += result.outcome == "ambiguous"
-            return
         count_attempt = not result.data_started  # counted already when DATA began
         attempts = attempt.attempts_before + 1
         retry = result.outcome == "temporary" and attempts < self.settings.smtp_max_attempts

@@ -8,13 +8,14 @@ same digest impossible, so a rerun or a crash can never mail the same digest twi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -189,10 +190,65 @@ def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[D
 
 
 def mark_data_started(session: Session, delivery_id: int, now: dt.datetime) -> None:
-    session.execute(
+    session.execute(_data_started_statement(), {"delivery_id": delivery_id, "now": now})
+
+
+@functools.cache
+def _data_started_statement() -> Any:
+    """Built once: the send loop runs it for every message, so construction cost matters."""
+    return (
         update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(data_started_at=now, attempts=Delivery.attempts + 1, updated_at=now)
+        .where(Delivery.id == bindparam("delivery_id"))
+        .values(
+            data_started_at=bindparam("now"),
+            attempts=Delivery.attempts + 1,
+            updated_at=bindparam("now"),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class FinalOutcome:
+    """A `sent` or `ambiguous` result for one row, as record_final_outcomes writes it."""
+
+    delivery_id: int
+    state: str
+    code: int | None
+    message: str
+
+
+def record_final_outcomes(
+    session: Session, outcomes: Sequence[FinalOutcome], *, now: dt.datetime
+) -> None:
+    """Write many sent/ambiguous outcomes as one executemany (the common case of a send loop)."""
+    if not outcomes:
+        return
+    statement = (
+        update(Delivery)
+        .where(Delivery.id == bindparam("delivery_id"))
+        .values(
+            state=bindparam("state"),
+            last_code=bindparam("code"),
+            last_message=bindparam("message"),
+            updated_at=bindparam("now"),
+            claimed_by=None,
+            next_attempt_at=None,
+            sent_at=bindparam("sent_at"),
+        )
+    )
+    session.connection().execute(
+        statement,
+        [
+            {
+                "delivery_id": outcome.delivery_id,
+                "state": outcome.state,
+                "code": outcome.code,
+                "message": outcome.message[:2000],
+                "now": now,
+                "sent_at": now if outcome.state == "sent" else None,
+            }
+            for outcome in outcomes
+        ],
     )
 
 
