@@ -3,11 +3,19 @@
 Usage: python bench/rank.py [--subscribers 100000] [--papers 2000] [--sample 300]
 
 Papers are the judged bench papers (bench/relevance/papers.json) repeated with fresh ids up to
---papers; subscribers draw 1-4 topics and 0-1 exclusions from a pool of real topic phrases
-(the bench profiles plus title bigrams). The floor is a plain TF-IDF sparse product with
-top-10 for every subscriber, in chunks. The full model (digest.rank.rank + choose_for_digest,
-the path `digest preview` uses) has no batch API yet, so it runs on --sample subscribers and
-its time is extrapolated to all of them; the JSON says so ("extrapolated": true).
+--papers, with their authors and categories and a fresh arXiv id each. The topic vocabulary is
+every 2- and 3-word run of content words in those titles plus the judged profiles' topics (a
+few thousand phrases), drawn with a Zipf distribution (a few topics are very popular, most
+are rare). Each subscriber has 1-5 topics (some weighted), and some have an exclusion,
+followed authors, categories, an excluded category, seeds, a trending dial and papers already
+sent to them.
+
+The full model is :func:`digest.rank.digests_many` over every subscriber: relevance, trending,
+the diversity cap, "+N more" counts and reasons, exactly what the pipeline needs to plan each
+email (the index build is included). ``identical`` checks --sample subscribers spread over the
+run against ``choose_for_digest(rank(...))``, the single-subscriber path ``digest preview``
+uses. The floor is a plain TF-IDF sparse product with top-10 for every subscriber, in chunks,
+measured in the same run. Peak memory is this process's maximum resident set size.
 """
 
 from __future__ import annotations
@@ -23,14 +31,17 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from digest.models import Paper, Profile, Topic
-from digest.rank import build_index, choose_for_digest, rank
-from digest.rank.text import stems
+from digest.models import Paper, Profile, Topic, TrendSignal
+from digest.rank import build_index, choose_for_digest, digests_many, rank
+from digest.rank.text import STOP_WORDS, stems
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "relevance"))
 
 from evaluate import NOW, load_papers  # noqa: E402
+
+ZIPF_EXPONENT = 1.07
+CATEGORIES = ("cs.LG", "cs.CL", "cs.AI", "cs.CV", "stat.ML", "q-bio.NC", "cs.RO", "math.OC")
 
 
 def make_papers(count: int) -> list[Paper]:
@@ -41,28 +52,56 @@ def make_papers(count: int) -> list[Paper]:
             key=f"p{i}",
             title=base[i % len(base)].title,
             abstract=base[i % len(base)].abstract,
+            authors=base[i % len(base)].authors,
+            categories=base[i % len(base)].categories,
+            arxiv_id=f"2611.{i:05d}",
         )
         for i in range(count)
     ]
 
 
-def topic_pool(papers: list[Paper]) -> list[str]:
+def topic_vocabulary(papers: list[Paper]) -> list[str]:
     judged = json.loads((HERE / "relevance" / "judgments.json").read_text())["profiles"]
     pool = {t for p in judged for t in p["topics"]}
-    for paper in papers[:400]:
-        words = [w for w in paper.title.replace(":", " ").split() if len(w) > 3]
-        pool.update(" ".join(words[i : i + 2]).lower() for i in range(0, len(words) - 1, 2))
+    for paper in {p.title: p for p in papers}.values():
+        words = [w.strip(":,.()?!'\"").lower() for w in paper.title.split()]
+        words = [w for w in words if len(w) > 2 and w not in STOP_WORDS]
+        for n in (2, 3):
+            pool.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
     return sorted(pool)
 
 
-def make_profiles(count: int, pool: list[str], rng: random.Random) -> list[Profile]:
-    return [
-        Profile(
-            topics=tuple(Topic(t) for t in rng.sample(pool, rng.randint(1, 4))),
-            exclude=tuple(rng.sample(pool, rng.randint(0, 1))),
+def make_profiles(count: int, papers: list[Paper], rng: random.Random) -> list[Profile]:
+    vocabulary = topic_vocabulary(papers)
+    rng.shuffle(vocabulary)
+    popularity = [1.0 / (rank + 1) ** ZIPF_EXPONENT for rank in range(len(vocabulary))]
+    authors = sorted({a for p in papers for a in p.authors})
+    categories = sorted({c for p in papers for c in p.categories}) or list(CATEGORIES)
+    profiles = []
+    for _ in range(count):
+        texts = list(dict.fromkeys(rng.choices(vocabulary, popularity, k=rng.randint(1, 5))))
+        seeds = [rng.choice(papers).arxiv_id or ""] if rng.random() < 0.03 else []
+        profiles.append(
+            Profile(
+                topics=tuple(Topic(t, rng.choice((1.0, 1.0, 1.0, 0.5, 2.0))) for t in texts),
+                exclude=tuple(rng.choices(vocabulary, popularity)) if rng.random() < 0.2 else (),
+                authors=tuple(rng.sample(authors, rng.randint(1, 2))) if rng.random() < 0.1 else (),
+                categories=(rng.choice(categories),) if rng.random() < 0.1 else (),
+                exclude_categories=(rng.choice(categories),) if rng.random() < 0.05 else (),
+                seeds=tuple(seeds),
+                trending=rng.choice((0.0, 0.2, 0.2, 0.5)),
+                min_score=rng.choice((0.0, 0.0, 0.0, 0.2)),
+            )
         )
-        for _ in range(count)
-    ]
+    return profiles
+
+
+def make_signals(papers: list[Paper], rng: random.Random) -> dict[int, TrendSignal]:
+    return {
+        p.id: TrendSignal(rng.randint(1, 3), rng.randint(0, 5), float(rng.randint(0, 40)))
+        for p in papers
+        if rng.random() < 0.3
+    }
 
 
 def floor(papers: list[Paper], profiles: list[Profile], chunk: int = 5000) -> float:
@@ -103,18 +142,33 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(5)
     papers = make_papers(args.papers)
-    profiles = make_profiles(args.subscribers, topic_pool(papers), rng)
+    profiles = make_profiles(args.subscribers, papers, rng)
+    signals = make_signals(papers, rng)
+    ids = [p.id for p in papers]
+    sent = [set(rng.sample(ids, rng.randint(0, 20))) for _ in profiles]
     floor_seconds = floor(papers, profiles)
+    step = max(len(profiles) // max(args.sample, 1), 1)
+    sample = set(range(0, len(profiles), step)[: args.sample])
+    kept = {}
     start = time.perf_counter()
     index = build_index(papers)
-    build_seconds = time.perf_counter() - start
-    sample = profiles[: args.sample]
-    start = time.perf_counter()
-    for profile in sample:
-        choose_for_digest(rank(profile, index, {}, now=NOW), profile.per_digest)
-    per_subscriber = (time.perf_counter() - start) / len(sample)
-    seconds = build_seconds + per_subscriber * args.subscribers
+    shown = 0
+    for i, digest in enumerate(
+        digests_many(profiles, index, signals, now=NOW, exclude_paper_ids=sent)
+    ):
+        shown += len(digest[0])
+        if i in sample:
+            kept[i] = digest
+    seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    identical = all(
+        kept[i]
+        == choose_for_digest(
+            rank(profiles[i], index, signals, now=NOW, exclude_paper_ids=sent[i]),
+            profiles[i].per_digest,
+        )
+        for i in sorted(sample)
+    )
     print(
         json.dumps(
             {
@@ -124,10 +178,10 @@ def main() -> None:
                 "floor_seconds": round(floor_seconds, 2),
                 "vs_floor": round(seconds / floor_seconds, 1),
                 "peak_mb": round(peak_mb),
-                "identical": None,  # no batch path exists yet: nothing to compare
-                "extrapolated": True,
-                "measured_subscribers": len(sample),
-                "ms_per_subscriber": round(per_subscriber * 1000, 2),
+                "identical": identical,
+                "identical_checked": len(sample),
+                "distinct_topics": len({t.text for p in profiles for t in p.topics}),
+                "picks_shown": shown,
             }
         )
     )

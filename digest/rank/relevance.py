@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
+import numpy as np
+
 from digest.rank.index import ABSTRACT, FIELDS, TITLE, CorpusIndex
 from digest.rank.text import find_acronyms, tokenize
 
@@ -43,13 +45,14 @@ class Query:
 
 
 @dataclass(frozen=True)
-class Match:
-    """One query against one paper."""
+class Scores:
+    """One query against every paper, as arrays over paper positions (0 where it shares no
+    concept with the paper)."""
 
-    strength: float  # score / ideal score: about 1 for a paper squarely on the query
-    relevance: float  # 0..1, comparable across queries: strength / (strength + HALF_SATURATION)
-    coverage: float  # share of the query's idf mass present anywhere
-    title_coverage: float  # share present in the title
+    strength: np.ndarray  # score / ideal score: about 1 for a paper squarely on the query
+    relevance: np.ndarray  # 0..1, comparable across queries: strength / (strength + HALF_SAT.)
+    coverage: np.ndarray  # share of the query's idf mass present anywhere
+    title_coverage: np.ndarray  # share present in the title
 
 
 def analyse_query(text: str, index: CorpusIndex) -> Query:
@@ -140,15 +143,41 @@ def saturate_strength(strength: float) -> float:
     return strength / (strength + HALF_SATURATION)
 
 
-def _saturate(pseudo_tf: float) -> float:
+def _saturate(pseudo_tf: np.ndarray) -> np.ndarray:
     return pseudo_tf * (K1 + 1.0) / (K1 + pseudo_tf)
 
 
-def _length_norms(index: CorpusIndex, doc: int) -> tuple[float, float]:
-    return tuple(  # type: ignore[return-value]
-        1.0 - FIELD_B[f] + FIELD_B[f] * index.field_lengths[f][doc] / index.average_lengths[f]
-        for f in FIELDS
+def _norms(index: CorpusIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Per field, each paper's BM25 length normalisation; cached per index."""
+    cached = index.cache.get("field_norms")
+    if cached is None:
+        cached = index.cache["field_norms"] = tuple(
+            1.0
+            - FIELD_B[f]
+            + FIELD_B[f]
+            * np.asarray(index.field_lengths[f], dtype=np.float64)
+            / index.average_lengths[f]
+            for f in FIELDS
+        )
+    return cached  # type: ignore[return-value]
+
+
+def _pseudo_tf(counts: Sequence[np.ndarray], norms: Sequence[np.ndarray]) -> np.ndarray:
+    return FIELD_WEIGHTS[TITLE] * counts[TITLE] / norms[TITLE] + (
+        FIELD_WEIGHTS[ABSTRACT] * counts[ABSTRACT] / norms[ABSTRACT]
     )
+
+
+def _counts(index: CorpusIndex, concept: Concept) -> tuple[np.ndarray, np.ndarray]:
+    """Per field, how often the concept occurs in each paper; cached per run."""
+    key = ("counts", concept.alternatives)
+    cached = index.cache.get(key)
+    if cached is None:
+        title, abstract = np.zeros(index.size), np.zeros(index.size)
+        for doc, (t, a) in occurrences(index, concept).items():
+            title[doc], abstract[doc] = len(t), len(a)
+        cached = index.cache[key] = (title, abstract)
+    return cached  # type: ignore[return-value]
 
 
 def _pair_counts(first: Sequence[Span], second: Sequence[Span]) -> tuple[int, int]:
@@ -163,15 +192,31 @@ def _pair_counts(first: Sequence[Span], second: Sequence[Span]) -> tuple[int, in
     return ordered, window
 
 
-def _pseudo_tf(counts: Sequence[float], norms: Sequence[float]) -> float:
-    return sum(FIELD_WEIGHTS[f] * counts[f] / norms[f] for f in FIELDS)
+def _pairs(index: CorpusIndex, first: Concept, second: Concept) -> tuple[np.ndarray, ...]:
+    """(papers holding both, ordered counts per field, window counts per field); cached."""
+    key = ("pairs", first.alternatives, second.alternatives)
+    cached = index.cache.get(key)
+    if cached is None:
+        a, b = occurrences(index, first), occurrences(index, second)
+        docs = sorted(set(a) & set(b))
+        counts = np.zeros((4, len(docs)))
+        for k, doc in enumerate(docs):
+            for f in FIELDS:
+                if a[doc][f] and b[doc][f]:
+                    counts[f, k], counts[2 + f, k] = _pair_counts(a[doc][f], b[doc][f])
+        cached = index.cache[key] = (np.asarray(docs, dtype=np.intp), *counts)
+    return cached  # type: ignore[return-value]
 
 
 def _ideal_score(idfs: Sequence[float], phrases: bool) -> float:
     """The score of an average-length paper naming each concept in its title and twice below."""
-    score = sum(idf * _saturate(_pseudo_tf((1, 2), (1, 1))) for idf in idfs)
+
+    def saturate(pseudo_tf: float) -> float:
+        return pseudo_tf * (K1 + 1.0) / (K1 + pseudo_tf)
+
+    score = sum(idf * saturate(FIELD_WEIGHTS[0] + 2 * FIELD_WEIGHTS[1]) for idf in idfs)
     if phrases:
-        pair = _saturate(_pseudo_tf((1, 1), (1, 1)))
+        pair = saturate(FIELD_WEIGHTS[0] + FIELD_WEIGHTS[1])
         for i, j in combinations(range(len(idfs)), 2):
             weight = (idfs[i] + idfs[j]) / 2 * pair
             score += WINDOW_WEIGHT * weight + (ORDERED_WEIGHT * weight if j == i + 1 else 0.0)
@@ -184,48 +229,48 @@ def score_query(
     *,
     phrases: bool = True,
     coverage_power: float | None = None,
-) -> dict[int, Match]:
-    """Every paper that shares at least one concept with ``query``, with its match."""
+) -> Scores:
+    """The query against every paper: BM25F per concept, proximity, coverage, normalised."""
+    zeros = np.zeros(index.size)
     if not query.concepts:
-        return {}
-    found = [occurrences(index, concept) for concept in query.concepts]
-    idfs = [index.idf(len(occ)) for occ in found]
+        return Scores(zeros, zeros, zeros, zeros)
+    norms = _norms(index)
+    idfs = [index.idf(len(occurrences(index, concept))) for concept in query.concepts]
     total_idf = sum(idfs)
     ideal = _ideal_score(idfs, phrases and len(idfs) > 1)
-    matches: dict[int, Match] = {}
-    for doc in sorted(set().union(*found)):
-        norms = _length_norms(index, doc)
-        spans = [occ.get(doc, ((), ())) for occ in found]
-        score = covered = in_title = 0.0
-        for idf, (title, abstract) in zip(idfs, spans, strict=True):
-            if title or abstract:
-                score += idf * _saturate(_pseudo_tf((len(title), len(abstract)), norms))
-                covered += idf
-                in_title += idf if title else 0.0
-        if phrases:
-            score += _proximity_score(spans, idfs, norms)
-        coverage = covered / total_idf
-        power = COVERAGE_POWER if coverage_power is None else coverage_power
-        x = score * coverage**power / ideal
-        matches[doc] = Match(x, saturate_strength(x), coverage, in_title / total_idf)
-    return matches
+    score, covered, in_title = zeros.copy(), zeros.copy(), zeros.copy()
+    for idf, concept in zip(idfs, query.concepts, strict=True):
+        title, abstract = _counts(index, concept)
+        score += idf * _saturate(_pseudo_tf((title, abstract), norms))
+        covered += np.where((title > 0) | (abstract > 0), idf, 0.0)
+        in_title += np.where(title > 0, idf, 0.0)
+    if phrases:
+        score += _proximity_score(index, query.concepts, idfs, norms)
+    coverage = covered / total_idf
+    power = COVERAGE_POWER if coverage_power is None else coverage_power
+    strength = np.where(covered > 0, score * coverage**power / ideal, 0.0)
+    return Scores(strength, strength / (strength + HALF_SATURATION), coverage, in_title / total_idf)
 
 
 def _proximity_score(
-    spans: Sequence[tuple[Sequence[Span], Sequence[Span]]],
+    index: CorpusIndex,
+    concepts: Sequence[Concept],
     idfs: Sequence[float],
-    norms: Sequence[float],
-) -> float:
-    score = 0.0
-    for i, j in combinations(range(len(spans)), 2):
-        ordered = [0, 0]
-        window = [0, 0]
-        for f in FIELDS:
-            if spans[i][f] and spans[j][f]:
-                ordered[f], window[f] = _pair_counts(spans[i][f], spans[j][f])
+    norms: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    score = np.zeros(index.size)
+    for i, j in combinations(range(len(concepts)), 2):
+        docs, ordered_t, ordered_a, window_t, window_a = _pairs(index, concepts[i], concepts[j])
+        if not docs.size:
+            continue
+        doc_norms = (norms[TITLE][docs], norms[ABSTRACT][docs])
         weight = (idfs[i] + idfs[j]) / 2
-        if j == i + 1 and any(ordered):
-            score += ORDERED_WEIGHT * weight * _saturate(_pseudo_tf(ordered, norms))
-        if any(window):
-            score += WINDOW_WEIGHT * weight * _saturate(_pseudo_tf(window, norms))
+        pair = np.zeros(docs.size)
+        if j == i + 1:
+            ordered = (
+                ORDERED_WEIGHT * weight * _saturate(_pseudo_tf((ordered_t, ordered_a), doc_norms))
+            )
+            pair += ordered
+        pair += WINDOW_WEIGHT * weight * _saturate(_pseudo_tf((window_t, window_a), doc_norms))
+        score[docs] += pair
     return score

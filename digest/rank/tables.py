@@ -24,14 +24,14 @@ from digest.rank.matching import (
     _in_category,
     seed_similarities,
 )
-from digest.rank.relevance import analyse_query, score_query
+from digest.rank.relevance import Query, analyse_query, score_query
 from digest.rank.vectors import paper_matrix
 
 
 class TextTable:
     """Rows of per-paper match arrays, one per distinct query text; row 0 matches nothing.
 
-    ``strength`` is :class:`relevance.Match` ``strength`` (0 where the text shares no concept
+    ``strength`` is :class:`relevance.Scores` ``strength`` (0 where the text shares no concept
     with the paper), ``relevance`` its saturated form and ``in_title`` whether the title covers
     enough of the text for an exclusion to drop the paper outright.
     """
@@ -57,7 +57,7 @@ class TextTable:
         self._rows[text] = found
         return found
 
-    def _add(self, query: object, index: CorpusIndex) -> int:
+    def _add(self, query: Query, index: CorpusIndex) -> int:
         if self._count == len(self.strength):
             grow = len(self.strength)
             self.strength = np.vstack([self.strength, np.zeros_like(self.strength[:grow])])
@@ -65,10 +65,12 @@ class TextTable:
             self.in_title = np.vstack([self.in_title, np.zeros_like(self.in_title[:grow])])
         row = self._count
         self._count += 1
-        for doc, match in score_query(query, index).items():  # type: ignore[arg-type]
-            self.strength[row, doc] = match.strength
-            self.relevance[row, doc] = match.relevance
-            self.in_title[row, doc] = match.title_coverage >= EXCLUDE_TITLE_COVERAGE
+        scores = score_query(query, index)
+        self.strength[row] = scores.strength
+        self.relevance[row] = scores.relevance
+        self.in_title[row] = (scores.strength > 0) & (
+            scores.title_coverage >= EXCLUDE_TITLE_COVERAGE
+        )
         return row
 
 
