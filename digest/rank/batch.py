@@ -29,6 +29,7 @@ from digest.rank.feedback import is_negative
 from digest.rank.index import CorpusIndex
 from digest.rank.relevance import HALF_SATURATION
 from digest.rank.tables import (
+    TextTable,
     author_mask,
     category_mask,
     excluded_category_mask,
@@ -44,18 +45,26 @@ class ChunkRelevance:
     """Relevance of a chunk of profiles (rows) to every paper (columns), with its grounds."""
 
     topics: list[list[str]]  # per profile, the topic texts of its slots (sorted by text)
-    weighted: np.ndarray  # (profiles, slots, papers): each topic's saturated weighted strength
-    relevance: np.ndarray  # (profiles, papers): 0 where the paper has no ground or is dropped
+    rows: np.ndarray  # (profiles, slots): the slot's row in the text table, 0 for none
+    weights: np.ndarray  # (profiles, slots): the topic's weight
+    best: np.ndarray  # (profiles, papers): the best topic's weighted strength
+    relevance: np.ndarray  # 0 where the paper has no ground or is dropped
     matched: np.ndarray  # some topic shares a concept with the paper
-    near: np.ndarray  # nearness to the profile's centre; 1 without a learnt centre
-    near_ok: np.ndarray  # near enough to enter without a topic word
+    near_ok: np.ndarray  # near enough to the profile's centre to enter without a topic word
     dropped: np.ndarray  # excluded by a topic or category exclusion
-    label: np.ndarray  # best topic slot, or the slot count for "no topic"
+    label: np.ndarray  # best topic slot (the first on ties), or the slot count for "no topic"
+    boosts: np.ndarray  # (3, profiles, papers): by a followed author, in a category, like a seed
+
+
+def weighted_strength(strength: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """A topic's relevance to papers: its strength times its weight, saturated to 0..1."""
+    x = strength * weight
+    return x / (x + HALF_SATURATION)
 
 
 def _topic_slots(profiles: Sequence[Profile]) -> list[list[tuple[str, float]]]:
     """Per profile, its usable (text, weight) topics sorted by text, so that the first of
-    equally strong topics (numpy's argmax) is the alphabetically first, as in the reasons."""
+    equally strong topics is the alphabetically first, as in the reasons."""
     return [
         sorted(
             ((t.text, t.weight) for t in p.topics if t.text.strip() and t.weight > 0),
@@ -77,24 +86,50 @@ def chunk_relevance(
         for j, (text, weight) in enumerate(slots[i]):
             rows[i, j] = table.row(text, index)
             weights[i, j] = weight
-    strength = table.strength[rows]
-    matched: np.ndarray = np.any(strength > 0, axis=1)
-    x = strength * weights[:, :, None]
-    weighted = x / (x + HALF_SATURATION)
-    best = weighted.max(axis=1)
-    label = np.where(matched, weighted.argmax(axis=1), rows.shape[1])
+    best, label, others, matched = _topics(table, rows, weights)
     dropped = _dropped(profiles, index, best)
-    first_pass = _first_pass(weighted, matched & ~dropped)
+    first_pass = np.where(matched & ~dropped, 1.0 - (1.0 - best) * others, 0.0)
     near, learnt = _nearness(index, first_pass)
     near_ok = learnt[:, None] & (near >= m.NEAR_MIN)
     relevance = first_pass * (1.0 - m.CONTEXT_WEIGHT + m.CONTEXT_WEIGHT * near)
     boosted = 1.0 - (1.0 - relevance) * (1.0 - np.clip(m.NEAR_SHARE * near**2, 0.0, 1.0))
     relevance = np.where(near_ok, boosted, relevance)
-    grounds = matched | near_ok
-    relevance = _with_extras(profiles, index, seed_papers, relevance, grounds)
+    boosts = np.zeros((3, *best.shape), dtype=bool)
+    relevance = _with_extras(profiles, index, seed_papers, relevance, boosts)
+    grounds = matched | near_ok | boosts.any(axis=0)
     relevance = np.where(grounds & ~dropped & (relevance > 0), relevance, 0.0)
     texts = [[text for text, _ in topics] for topics in slots]
-    return ChunkRelevance(texts, weighted, relevance, matched, near, near_ok, dropped, label)
+    label = np.where(matched, label, rows.shape[1])
+    return ChunkRelevance(
+        texts, rows, weights, best, relevance, matched, near_ok, dropped, label, boosts
+    )
+
+
+def _topics(
+    table: TextTable, rows: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(best weighted strength, its slot, the product of (1 - OTHER_TOPIC_SHARE * w) over the
+    other topics, whether any topic matched), one topic slot at a time: the noisy-OR of the
+    topics with the best at full share is then 1 - (1 - best) * others."""
+    count, size = rows.shape[0], table.strength.shape[1]
+    best, others = np.zeros((count, size)), np.ones((count, size))
+    label = np.zeros((count, size), dtype=np.intp)
+    matched = np.zeros((count, size), dtype=bool)
+    for j in range(rows.shape[1]):
+        present = np.flatnonzero(rows[:, j] > 0)
+        if not present.size:
+            break
+        at: slice | np.ndarray = slice(None) if present.size == count else present
+        strength = table.strength[rows[at, j]]
+        weighted = weighted_strength(strength, weights[at, j][:, None])
+        matched[at] |= strength > 0
+        previous = best[at]
+        stronger = weighted > previous
+        loser = np.where(stronger, previous, weighted)
+        others[at] *= 1.0 - np.clip(loser * m.OTHER_TOPIC_SHARE, 0.0, 1.0)
+        best[at] = np.where(stronger, weighted, previous)
+        label[at] = np.where(stronger, j, label[at])
+    return best, label, others, matched
 
 
 def _dropped(profiles: Sequence[Profile], index: CorpusIndex, best: np.ndarray) -> np.ndarray:
@@ -110,15 +145,6 @@ def _dropped(profiles: Sequence[Profile], index: CorpusIndex, best: np.ndarray) 
                 stronger = table.relevance[row] > best[i] + m.EXCLUDE_MARGIN
                 dropped[i] |= present & (table.in_title[row] | stronger)
     return dropped
-
-
-def _first_pass(weighted: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Noisy-OR of the topics, best first at full share, the rest at OTHER_TOPIC_SHARE."""
-    ordered = np.sort(weighted, axis=1)[:, ::-1]
-    miss = 1.0 - np.clip(ordered[:, 0], 0.0, 1.0)
-    for j in range(1, ordered.shape[1]):
-        miss = miss * (1.0 - np.clip(ordered[:, j] * m.OTHER_TOPIC_SHARE, 0.0, 1.0))
-    return np.where(keep, 1.0 - miss, 0.0)
 
 
 def _feedback_docs(first_pass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,6 +177,7 @@ def _nearness(index: CorpusIndex, first_pass: np.ndarray) -> tuple[np.ndarray, n
     centres = sp.csr_matrix(chosen @ matrix, dtype=np.float32)
     centres.sort_indices()
     _keep_strongest_terms(centres, matrix.shape[1])
+    centres.eliminate_zeros()
     similarity = (centres @ paper_matrix_transposed(index)).toarray().astype(np.float64)
     top = np.zeros(count)
     np.maximum.at(top, rows, similarity[rows, docs])
@@ -181,9 +208,9 @@ def _with_extras(
     index: CorpusIndex,
     seed_papers: Sequence[Sequence[Paper]],
     relevance: np.ndarray,
-    grounds: np.ndarray,
+    boosts: np.ndarray,
 ) -> np.ndarray:
-    """Noisy-OR boosts for authors, categories and seeds, then negative seeds; marks grounds."""
+    """Noisy-OR boosts for authors, categories and seeds, then negative seeds; marks boosts."""
     relevance = relevance.copy()
     for i, profile in enumerate(profiles):
         if not (profile.authors or profile.categories or profile.seeds):
@@ -192,15 +219,15 @@ def _with_extras(
         if profile.authors:
             found = author_mask(index, profile.authors)
             miss = miss * np.where(found, 1.0 - m.AUTHOR_BOOST, 1.0)
-            grounds[i] |= found
+            boosts[0, i] = found
         if profile.categories:
             found = category_mask(index, profile.categories)
             miss = miss * np.where(found, 1.0 - m.CATEGORY_BOOST, 1.0)
-            grounds[i] |= found
+            boosts[1, i] = found
         seed, against = seed_arrays(profile, index, seed_papers[i] if seed_papers else ())
         if profile.seeds:
             miss = miss * (1.0 - np.clip(m.SEED_SHARE * seed, 0.0, 1.0))
-            grounds[i] |= seed > 0
+            boosts[2, i] = seed > 0
         relevance[i] = (1.0 - miss) * (1.0 - m.NEGATIVE_SEED_SHARE * against)
     return relevance
 

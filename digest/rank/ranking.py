@@ -16,7 +16,7 @@ import numpy as np
 
 from digest.models import Paper, Pick, Profile, TrendSignal
 from digest.rank import matching as m
-from digest.rank.batch import best_seed, chunk_relevance
+from digest.rank.batch import best_seed, chunk_relevance, weighted_strength
 from digest.rank.index import CorpusIndex
 from digest.rank.select import OTHER_TOPIC_LABEL, choose_slots, trend_reasons, trending_score
 from digest.rank.tables import excluded_category_mask, text_table
@@ -71,13 +71,13 @@ class _Chunk:
         for i, ids in enumerate(exclude_paper_ids):
             passing[i, run.positions(ids)] = False
         self.passing = passing
-        slots = rel.weighted.shape[1]
+        slots = rel.rows.shape[1]
         self.label = np.where((rel.relevance > 0) & rel.matched, rel.label, slots)
 
     def labels(self, i: int) -> list[str]:
         """Label per topic slot (the last is "no topic")."""
         topics = self.rel.topics[i]
-        return topics + [OTHER_TOPIC_LABEL] * (self.rel.weighted.shape[1] + 1 - len(topics))
+        return topics + [OTHER_TOPIC_LABEL] * (self.rel.rows.shape[1] + 1 - len(topics))
 
     def ordered(self, candidates: np.ndarray) -> list[np.ndarray]:
         """Per row, the candidate positions best first (score, then the lower paper id)."""
@@ -90,7 +90,7 @@ class _Chunk:
         """Passing papers among the best ``per_digest`` of their topic: all a digest can use."""
         keep = max([p.per_digest for p in self.profiles] + [1])
         candidates = np.zeros(self.passing.shape, dtype=bool)
-        for slot in range(self.rel.weighted.shape[1] + 1):
+        for slot in range(self.rel.rows.shape[1] + 1):
             mask = self.passing & (self.label == slot)
             if not mask.any():
                 continue
@@ -111,46 +111,80 @@ class _Chunk:
                 counts[labels[slot]] += count
         return counts
 
-    def pick(self, i: int, doc: int) -> Pick:
-        rel = self.rel
-        paper = self.run.index.papers[doc]
-        relevance = float(rel.relevance[i, doc])
-        reasons = self._reasons(i, doc) if relevance > 0 else []
-        if self.t[i] > 0:
-            reasons.extend(trend_reasons(self.run.signals.get(paper.id)))
-        label = int(self.label[i, doc])
-        return Pick(
-            paper=paper,
-            score=float(self.score[i, doc]),
-            relevance=round(relevance, 9),
-            trending=round(float(self.run.trending[doc]), 9),
-            topic=rel.topics[i][label] if label < len(rel.topics[i]) else None,
-            reasons=tuple(reasons),
+    def picks(self, i: int, docs: Sequence[int]) -> list[Pick]:
+        """The picks of profile ``i`` for papers ``docs``, in that order, with their reasons."""
+        rel, profile, index = self.rel, self.profiles[i], self.run.index
+        at = np.asarray(docs, dtype=np.intp)
+        topics = rel.topics[i]
+        table = text_table(index)
+        strengths = weighted_strength(
+            table.strength[np.ix_(rel.rows[i, : len(topics)], at)],
+            rel.weights[i, : len(topics), None],
         )
-
-    def _reasons(self, i: int, doc: int) -> list[str]:
-        rel, profile = self.rel, self.profiles[i]
-        paper = self.run.index.papers[doc]
-        strengths = [(float(rel.weighted[i, j, doc]), text) for j, text in enumerate(rel.topics[i])]
-        named = [
-            text
-            for w, text in sorted(strengths, key=lambda s: (-s[0], s[1]))
-            if w >= m.NAMED_TOPIC_MIN
-        ][:3]
-        reasons = ["matched: " + ", ".join(named)] if named else []
-        if rel.near_ok[i, doc] and not named:
-            reasons.append("close to today's best matches for your topics")
-        author = m.followed_author(paper, profile.authors) if profile.authors else None
-        if author is not None:
-            reasons.append(f"by an author you follow: {author}")
-        category = m.matching_category(paper, profile.categories) if profile.categories else None
-        if category is not None:
-            reasons.append(f"in {category}")
+        rows = zip(
+            docs,
+            rel.relevance[i, at].tolist(),
+            self.score[i, at].tolist(),
+            self.run.trending[at].tolist(),
+            self.label[i, at].tolist(),
+            rel.near_ok[i, at].tolist(),
+            rel.boosts[:, i, at].T.tolist(),
+            strengths.T.tolist(),
+            strict=True,
+        )
         seeds = self.seed_papers[i] if self.seed_papers else ()
-        seed = best_seed(profile, self.run.index, seeds, doc) if profile.seeds else None
-        if seed is not None:
-            reasons.append(f"like your seed {seed}")
-        return reasons
+        picks = []
+        for doc, relevance, score, trending, label, near_ok, boosts, weighted in rows:
+            paper = index.papers[doc]
+            reasons = []
+            if relevance > 0:
+                named = [
+                    text
+                    for w, text in sorted(
+                        zip(weighted, topics, strict=True), key=lambda s: (-s[0], s[1])
+                    )
+                    if w >= m.NAMED_TOPIC_MIN
+                ][:3]
+                reasons = _reasons(profile, index, seeds, doc, named, near_ok, boosts)
+            if self.t[i] > 0:
+                reasons.extend(trend_reasons(self.run.signals.get(paper.id)))
+            picks.append(
+                Pick(
+                    paper=paper,
+                    score=score,
+                    relevance=round(relevance, 9),
+                    trending=round(trending, 9),
+                    topic=topics[label] if label < len(topics) else None,
+                    reasons=tuple(reasons),
+                )
+            )
+        return picks
+
+
+def _reasons(
+    profile: Profile,
+    index: CorpusIndex,
+    seeds: Sequence[Paper],
+    doc: int,
+    named: list[str],
+    near_ok: bool,
+    boosts: list[bool],
+) -> list[str]:
+    """What earned paper ``doc`` its relevance: the grounds :mod:`.batch` found for it."""
+    paper = index.papers[doc]
+    reasons = ["matched: " + ", ".join(named)] if named else []
+    if near_ok and not named:
+        reasons.append("close to today's best matches for your topics")
+    author = m.followed_author(paper, profile.authors) if boosts[0] else None
+    if author is not None:
+        reasons.append(f"by an author you follow: {author}")
+    category = m.matching_category(paper, profile.categories) if boosts[1] else None
+    if category is not None:
+        reasons.append(f"in {category}")
+    seed = best_seed(profile, index, seeds, doc) if boosts[2] else None
+    if seed is not None:
+        reasons.append(f"like your seed {seed}")
+    return reasons
 
 
 def _chunks(
@@ -186,7 +220,7 @@ def rank_many(
     """
     for chunk in _chunks(profiles, index, signals, now, exclude_paper_ids, seed_papers, chunk_size):
         for i, docs in enumerate(chunk.ordered(chunk.passing)):
-            yield [chunk.pick(i, int(doc)) for doc in docs]
+            yield chunk.picks(i, docs.tolist())
 
 
 def digests_many(
@@ -210,7 +244,7 @@ def digests_many(
                 (float(chunk.score[i, doc]), labels[chunk.label[i, doc]]) for doc in docs.tolist()
             ]
             shown, overflow = choose_slots(entries, chunk.profiles[i].per_digest, chunk.counts(i))
-            yield [chunk.pick(i, int(docs[k])) for k in shown], overflow
+            yield chunk.picks(i, [int(docs[k]) for k in shown]), overflow
 
 
 def rank(
@@ -243,7 +277,7 @@ def rank(
 def explain_exclusions(profile: Profile, index: CorpusIndex) -> dict[int, str]:
     """Paper id → why the profile's exclusions drop it; for debug output and tests."""
     rel = chunk_relevance([profile], index, [()])
-    best = rel.weighted[0].max(axis=0)
+    best = rel.best[0]
     table = text_table(index)
     reasons: dict[int, str] = {}
     if profile.exclude_categories:
