@@ -114,21 +114,18 @@ def _topics(
     count, size = rows.shape[0], table.strength.shape[1]
     best, others = np.zeros((count, size)), np.ones((count, size))
     label = np.zeros((count, size), dtype=np.intp)
-    matched = np.zeros((count, size), dtype=bool)
     for j in range(rows.shape[1]):
         present = np.flatnonzero(rows[:, j] > 0)
         if not present.size:
             break
         at: slice | np.ndarray = slice(None) if present.size == count else present
-        strength = table.strength[rows[at, j]]
-        weighted = weighted_strength(strength, weights[at, j][:, None])
-        matched[at] |= strength > 0
+        weighted = weighted_strength(table.strength[rows[at, j]], weights[at, j][:, None])
         previous = best[at]
         stronger = weighted > previous
-        loser = np.where(stronger, previous, weighted)
-        others[at] *= 1.0 - np.clip(loser * m.OTHER_TOPIC_SHARE, 0.0, 1.0)
-        best[at] = np.where(stronger, weighted, previous)
+        others[at] *= 1.0 - np.minimum(previous, weighted) * m.OTHER_TOPIC_SHARE
+        best[at] = np.maximum(previous, weighted)
         label[at] = np.where(stronger, j, label[at])
+    matched = best > 0  # a topic's weighted strength is positive where it shares a concept
     return best, label, others, matched
 
 

@@ -41,6 +41,7 @@ class _Run:
         self.sorted_ids = ids[self.id_order]
         self.id_rank = np.empty(index.size, dtype=np.intp)
         self.id_rank[self.id_order] = np.arange(index.size)
+        self.trend_reasons = [trend_reasons(signals.get(p.id)) for p in index.papers]
 
     def positions(self, paper_ids: Collection[int]) -> np.ndarray:
         if not paper_ids or not self.index.size:
@@ -90,16 +91,21 @@ class _Chunk:
         """Passing papers among the best ``per_digest`` of their topic: all a digest can use."""
         keep = max([p.per_digest for p in self.profiles] + [1])
         candidates = np.zeros(self.passing.shape, dtype=bool)
-        for slot in range(self.rel.rows.shape[1] + 1):
-            mask = self.passing & (self.label == slot)
+        slots = self.rel.rows.shape[1]
+        for slot in range(slots + 1):
+            at = (
+                np.flatnonzero(self.rel.rows[:, slot] > 0)
+                if slot < slots
+                else np.arange(len(candidates))
+            )
+            mask = self.passing[at] & (self.label[at] == slot)
             if not mask.any():
                 continue
-            if keep >= mask.shape[1]:
-                candidates |= mask
-                continue
-            scores = np.where(mask, self.score, -np.inf)
-            kth = -np.partition(-scores, keep - 1, axis=1)[:, keep - 1]
-            candidates |= mask & (scores >= kth[:, None])
+            if keep < mask.shape[1]:
+                scores = np.where(mask, self.score[at], -np.inf)
+                kth = -np.partition(-scores, keep - 1, axis=1)[:, keep - 1]
+                mask &= scores >= kth[:, None]
+            candidates[at] |= mask
         return candidates
 
     def counts(self, i: int) -> Counter[str]:
@@ -147,7 +153,7 @@ class _Chunk:
                 ][:3]
                 reasons = _reasons(profile, index, seeds, doc, named, near_ok, boosts)
             if self.t[i] > 0:
-                reasons.extend(trend_reasons(self.run.signals.get(paper.id)))
+                reasons.extend(self.run.trend_reasons[doc])
             picks.append(
                 Pick(
                     paper=paper,

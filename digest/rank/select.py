@@ -91,19 +91,21 @@ def choose_slots(
     cap = _topic_cap(counts, min(slots, total)) if total and slots else 0
     shown: list[int] = []
     taken: Counter[str] = Counter()
+    labels = [label for _, label in entries]
     left = list(range(len(entries)))
     while left and len(shown) < slots:
         best = left[0]
-        other = next((i for i in left if taken[entries[i][1]] < cap), None)
+        over = taken[labels[best]] >= cap
+        other = next((i for i in left if taken[labels[i]] < cap), None) if over else None
         last_slot = len(shown) == slots - 1 and len(taken) == 1 and len(counts) > 1
-        if other is not None and taken[entries[best][1]] >= cap:
+        if other is not None:
             if entries[other][0] >= PROMOTE_RATIO * entries[best][0] or last_slot:
                 best = other
-        elif last_slot and entries[best][1] in taken:
-            best = next((i for i in left if entries[i][1] not in taken), best)
+        elif last_slot and labels[best] in taken:
+            best = next((i for i in left if labels[i] not in taken), best)
         shown.append(best)
         left.remove(best)
-        taken[entries[best][1]] += 1
+        taken[labels[best]] += 1
     shown.sort()
     overflow = Counter({label: counts[label] - taken[label] for label in counts})
     return shown, sorted(
