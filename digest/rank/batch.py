@@ -139,7 +139,7 @@ def _dropped(profiles: Sequence[Profile], index: CorpusIndex, best: np.ndarray) 
             if text.strip():
                 row = table.row(text, index)
                 present = table.strength[row] > 0
-                stronger = table.relevance[row] > best[i] + m.EXCLUDE_MARGIN
+                stronger = table.relevance(row) > best[i] + m.EXCLUDE_MARGIN
                 dropped[i] |= present & (table.in_title[row] | stronger)
     return dropped
 

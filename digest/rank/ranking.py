@@ -293,12 +293,13 @@ def explain_exclusions(profile: Profile, index: CorpusIndex) -> dict[int, str]:
             reasons[doc] = f"all categories excluded: {categories}"
     for text in (t for t in profile.exclude if t.strip()):
         row = table.row(text, index)
+        relevance = table.relevance(row)
         for doc in np.flatnonzero(rel.dropped[0] & (table.strength[row] > 0)).tolist():
             if doc in reasons:
                 continue
             if table.in_title[row, doc]:
                 reasons[doc] = f"title is about excluded '{text}'"
-            elif table.relevance[row, doc] > best[doc] + m.EXCLUDE_MARGIN:
-                found = table.relevance[row, doc]
+            elif relevance[doc] > best[doc] + m.EXCLUDE_MARGIN:
+                found = relevance[doc]
                 reasons[doc] = f"mainly about excluded '{text}' ({found:.2f} vs {best[doc]:.2f})"
     return {index.papers[doc].id: reason for doc, reason in reasons.items()}
