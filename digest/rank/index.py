@@ -2,7 +2,8 @@
 
 Built once per run by :func:`build_index` and shared by every subscriber's ranking. Postings map
 a stem to the papers holding it and its positions per field, which is all BM25F, phrase and
-proximity scoring need; the arrays are plain tuples so the hot loop can move to numpy later.
+proximity scoring need. ``cache`` holds what ranking derives from it once per run and shares
+across subscribers (per-concept counts, the text tables of :mod:`.tables`, the tf-idf matrix).
 """
 
 from __future__ import annotations
