@@ -34,7 +34,6 @@ TimezoneOpt = Annotated[str | None, typer.Option("--timezone", help="e.g. Europe
 HourOpt = Annotated[int | None, typer.Option("--send-hour", min=0, max=23)]
 FrequencyOpt = Annotated[str | None, typer.Option("--frequency", help="daily | weekly")]
 ConfirmedOpt = Annotated[bool, typer.Option("--confirmed", help="Confirmed: skip double opt-in.")]
-ConfirmedOpt = Annotated[bool, typer.Option("--confirmed", help="Confirmed: skip double opt-in.")]
 WeekdayOpt = Annotated[str | None, typer.Option("--weekday", help="mon .. sun, for weekly")]
 
 
