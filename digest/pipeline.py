@@ -162,10 +162,22 @@ def _plan_chunk(
     with service.db.session() as session:
         already_sent = planning.sent_paper_ids_many(session, [s.id for s in chunk])
         seeds = {s.id: seed_papers(session, s.profile.seeds) for s in chunk}
+    ranked = rank.digests_many(
+        [s.profile for s in chunk],
+        context.index,
+        context.signals,
+        now=now,
+        exclude_paper_ids=[already_sent[s.id] for s in chunk],
+        seed_papers=[seeds[s.id] for s in chunk],
+    )
     plans = []
-    for subscriber in chunk:
-        digest, _ = _ranked_digest(
-            context, subscriber, already_sent[subscriber.id], seeds[subscriber.id], now
+    for subscriber, (shown, overflow) in zip(chunk, ranked, strict=True):
+        digest = Digest(
+            subscriber=subscriber,
+            date=context.date,
+            picks=tuple(shown),
+            overflow=tuple(overflow),
+            themes=themes_of(shown),
         )
         kind = "digest" if digest.picks else "nothing"
         if kind == "nothing" and subscriber.profile.quiet_days != "send":

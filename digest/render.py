@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
 from digest.inline_css import InliningLoader, split_css
-from digest.models import Digest, Links, Pick, RenderedEmail, Subscriber
+from digest.models import Digest, Links, Paper, Pick, RenderedEmail, Subscriber
 from digest.resources import templates_dir
 
 SUBJECT_MAX = 120
@@ -25,6 +27,7 @@ EXCERPT_MAX = 450
 OTHER_TOPIC = "Also worth a look"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+BLOCK_CACHE_SIZE = 4096  # papers; a day's candidates are a few hundred
 _TEMPLATES = ("digest", "nothing", "confirm", "welcome", "preferences_changed")
 
 _SENTENCE_END = re.compile(r"([.!?][\"')\]]?)\s+(?=[A-Z\"'(\[])")
@@ -143,19 +146,56 @@ def bullets(items: Sequence[str], width: int = 78) -> str:
 
 
 @dataclass(frozen=True)
-class PaperView:
-    """One paper as both templates show it: strings ready to print, unsafe URLs dropped."""
+class PaperFacts:
+    """What a paper shows in every email and page: strings ready to print, unsafe URLs dropped."""
 
     title: str
     url: str | None
     authors: str
     categories: str
     excerpt: str
-    reasons: str
     pdf_url: str | None
     code_url: str | None
+
+
+@lru_cache(maxsize=8192)
+def paper_facts(paper: Paper) -> PaperFacts:
+    """Cached: a run shows the same few hundred papers to thousands of subscribers."""
+    return PaperFacts(
+        title=" ".join(paper.title.split()),
+        url=safe_url(paper.url),
+        authors=shorten_authors(paper.authors),
+        categories=", ".join(paper.categories[:5]),
+        excerpt=excerpt(paper.abstract),
+        pdf_url=safe_url(paper.pdf_url),
+        code_url=safe_url(paper.code_url),
+    )
+
+
+@dataclass(frozen=True)
+class PaperBlock:
+    """A paper's part of a digest email that is the same for every subscriber, rendered once.
+
+    ``html_head``/``text_head``: title, authors, categories and excerpt; ``html_links``/
+    ``text_links``: the abstract, PDF and code links. The text part's title line is not here,
+    because it carries the paper's number in that email.
+    """
+
+    html_head: Markup = Markup("")
+    html_links: Markup = Markup("")
+    text_head: str = ""
+    text_links: str = ""
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """One pick as the templates show it: the paper's facts plus this subscriber's parts."""
+
+    facts: PaperFacts
+    reasons: str
     more_url: str | None
     less_url: str | None
+    block: PaperBlock = PaperBlock()
 
 
 @dataclass(frozen=True)
@@ -165,28 +205,28 @@ class TopicGroup:
     overflow: int = 0
 
 
-def paper_view(pick: Pick, links: Links) -> PaperView:
-    paper = pick.paper
-    more, less = links.feedback.get(paper.id, (None, None))
+def paper_view(pick: Pick, links: Links, block: PaperBlock = PaperBlock()) -> PaperView:
+    more, less = links.feedback.get(pick.paper.id, (None, None))
     return PaperView(
-        title=" ".join(paper.title.split()),
-        url=safe_url(paper.url),
-        authors=shorten_authors(paper.authors),
-        categories=", ".join(paper.categories[:5]),
-        excerpt=excerpt(paper.abstract),
+        facts=paper_facts(pick.paper),
         reasons=" · ".join(pick.reasons),
-        pdf_url=safe_url(paper.pdf_url),
-        code_url=safe_url(paper.code_url),
         more_url=safe_url(more),
         less_url=safe_url(less),
+        block=block,
     )
 
 
-def group_picks(digest: Digest, links: Links) -> tuple[TopicGroup, ...]:
-    """Picks grouped by topic, groups in the order of their best pick (picks come best first)."""
+def group_picks(
+    digest: Digest, links: Links, blocks: Callable[[Paper], PaperBlock] | None = None
+) -> tuple[TopicGroup, ...]:
+    """Picks grouped by topic, groups in the order of their best pick (picks come best first).
+
+    ``blocks`` gives each paper's pre-rendered email block (the email renderer's cache).
+    """
     grouped: dict[str, list[PaperView]] = {}
     for pick in digest.picks:
-        grouped.setdefault(pick.topic or OTHER_TOPIC, []).append(paper_view(pick, links))
+        block = blocks(pick.paper) if blocks else PaperBlock()
+        grouped.setdefault(pick.topic or OTHER_TOPIC, []).append(paper_view(pick, links, block))
     overflow = dict(digest.overflow)
     groups = [TopicGroup(t, tuple(p), overflow.pop(t, 0)) for t, p in grouped.items()]
     groups += [TopicGroup(t, (), n) for t, n in overflow.items() if n > 0]
@@ -222,6 +262,27 @@ class EmailRenderer:
             for name in _TEMPLATES
         }
         self.list_name = list_name
+        html_macros, text_macros = (
+            env.get_template(f"email/_macros.{kind}").module for kind in ("html", "txt")
+        )
+        self._html_macros: Any = html_macros
+        self._text_macros: Any = text_macros
+        self._blocks: dict[Paper, PaperBlock] = {}
+
+    def paper_block(self, paper: Paper) -> PaperBlock:
+        """The paper's subscriber-independent HTML and text, rendered on first use."""
+        block = self._blocks.get(paper)
+        if block is None:
+            if len(self._blocks) >= BLOCK_CACHE_SIZE:
+                self._blocks.clear()
+            facts = paper_facts(paper)
+            block = self._blocks[paper] = PaperBlock(
+                html_head=Markup(str(self._html_macros.paper_head(facts)).strip()),
+                html_links=Markup(str(self._html_macros.paper_links(facts)).strip()),
+                text_head=str(self._text_macros.paper_head(facts)).strip("\n"),
+                text_links=str(self._text_macros.paper_links(facts)).strip("\n"),
+            )
+        return block
 
     def _render(self, name: str, subject: str, **context: object) -> RenderedEmail:
         html_template, text_template = self._templates[name]
@@ -237,7 +298,7 @@ class EmailRenderer:
             digest_subject(digest.date, digest.themes),
             day=format_day(digest.date),
             themes=[" ".join(t.split()) for t in digest.themes],
-            groups=group_picks(digest, links),
+            groups=group_picks(digest, links, self.paper_block),
             count=len(digest.picks),
             topics=_topics(digest.subscriber),
             links=links,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from sqlalchemy import Table, select
 from sqlalchemy import insert as plain_insert
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,6 +21,8 @@ from digest.models import Subscriber
 from digest.store.deliveries import HOLDS_PAPERS, PlannedDelivery
 from digest.store.schema import Delivery, DeliveryItem, SubscriberRow
 from digest.store.subscribers import to_subscriber
+
+_ITEMS: Table = DeliveryItem.__table__  # type: ignore[assignment]
 
 
 def confirmed_subscriber_ids(session: Session) -> list[int]:
@@ -100,5 +102,5 @@ def record_planned_many(
         for position, pick in enumerate(plan.picks)
     ]
     if items:
-        session.execute(plain_insert(DeliveryItem), items)
+        session.execute(plain_insert(_ITEMS), items)  # Core: no ORM bookkeeping per row
     return set(delivery_ids)

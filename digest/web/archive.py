@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from digest import pipeline, schedule
 from digest.models import Pick, Subscriber
-from digest.render import OTHER_TOPIC, excerpt, safe_url, shorten_authors
+from digest.render import OTHER_TOPIC, PaperFacts, paper_facts
 from digest.store import archive
 from digest.web.pages import error_page, page, verify_link, web
 
@@ -29,27 +29,18 @@ OTHER_LABEL = "other"  # rank.choose_for_digest's label for picks that matched n
 
 @dataclass(frozen=True)
 class ArchiveItem:
-    """One paper as the archive page and the feed show it: strings ready to print."""
+    """One paper as the archive page and the feed show it (the same facts as the email)."""
 
     paper_id: int
-    title: str
-    url: str | None
-    pdf_url: str | None
-    authors: str
-    excerpt: str
+    facts: PaperFacts
     topic: str | None
     reasons: str
 
 
 def archive_item(pick: archive.ArchivedPick | Pick) -> ArchiveItem:
-    paper = pick.paper
     return ArchiveItem(
-        paper_id=paper.id,
-        title=" ".join(paper.title.split()),
-        url=safe_url(paper.url),
-        pdf_url=safe_url(paper.pdf_url),
-        authors=shorten_authors(paper.authors),
-        excerpt=excerpt(paper.abstract),
+        paper_id=pick.paper.id,
+        facts=paper_facts(pick.paper),
         topic=pick.topic,
         reasons=" · ".join(pick.reasons),
     )
