@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     smtp_messages_per_connection: int = Field(100, ge=1)
     smtp_max_attempts: int = Field(5, ge=1, le=20)
     smtp_max_per_second: float | None = Field(None, gt=0)
+    # Sending processes for a large run: 0 picks one per core, 1 always sends in-process.
+    delivery_processes: int = Field(0, ge=0, le=16)
     bounce_hard_limit: int = Field(1, ge=1)
     bounce_soft_limit: int = Field(3, ge=1)
     bounce_soft_days: int = Field(14, ge=1)

@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from digest.addresses import email_hash
@@ -33,18 +33,36 @@ __all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "StoredDigest", "st
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(hours=1)
+POLL_INTERVAL = 0.05  # seconds between claims while another process is still planning
 
 
 def deliver_due(
-    service: Service, *, now: dt.datetime, subscriber_id: int | None = None, batch_size: int = 200
+    service: Service,
+    *,
+    now: dt.datetime,
+    subscriber_id: int | None = None,
+    batch_size: int = 200,
+    recover: bool = True,
+    more_coming: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
-    """Send every due delivery (or one subscriber's); returns what happened to them."""
+    """Send every due delivery (or one subscriber's); returns what happened to them.
+
+    ``more_coming``, when given, is asked whenever nothing is left to claim: while it says
+    True (another process is still recording deliveries) the loop waits for more instead of
+    ending. ``recover=False`` leaves abandoned claims to the caller (see :func:`recover`).
+    """
     report = DeliveryReport()
+    if recover:
+        recover_abandoned(service, now, report)
+    asyncio.run(_deliver(service, now, subscriber_id, batch_size, report, more_coming))
+    return report
+
+
+def recover_abandoned(service: Service, now: dt.datetime, report: DeliveryReport) -> None:
+    """Settle the claims of processes no longer running (see deliveries.recover_abandoned)."""
     with service.db.session() as session:
         report.recovered = deliveries.recover_abandoned(session, now=now, stale_after=STALE_CLAIM)
     report.ambiguous += report.recovered.get("ambiguous", 0)
-    asyncio.run(_deliver(service, now, subscriber_id, batch_size, report))
-    return report
 
 
 def _open_transport(service: Service, report: DeliveryReport) -> Transport:
@@ -68,6 +86,7 @@ async def _deliver(
     subscriber_id: int | None,
     batch_size: int,
     report: DeliveryReport,
+    more_coming: Callable[[], bool] | None = None,
 ) -> None:
     recorder = OutcomeRecorder(
         service.db, service.settings, report, now=now, rng=random.Random(), batch=batch_size // 4
@@ -75,9 +94,9 @@ async def _deliver(
     in_flight: dict[str, Delivery] = {}
 
     def data_started(message: OutgoingMessage) -> None:
-        with service.db.session() as session:  # durable before the body goes out
-            recorder.write(session)
-            deliveries.mark_data_started(session, in_flight[message.message_id].id, now)
+        with service.db.engine.begin() as connection:  # durable before the body goes out
+            recorder.write_finals(connection)
+            deliveries.mark_data_started(connection, in_flight[message.message_id].id, now)
 
     def finished(result: SendResult) -> None:
         row = in_flight.pop(result.message_id)
@@ -85,12 +104,16 @@ async def _deliver(
 
     async def claimed_messages() -> AsyncIterator[OutgoingMessage]:
         while True:
-            with service.db.session() as session:  # the claim commits before anything is sent
+            waiting = more_coming is not None and more_coming()  # asked before the claim, so
+            with service.db.session() as session:  # rows recorded before "no more" are seen
                 claimed = deliveries.claim_due(
                     session, now=now, limit=batch_size, subscriber_id=subscriber_id
                 )
             if not claimed:
-                return
+                if not waiting:
+                    return
+                await asyncio.sleep(POLL_INTERVAL)
+                continue
             batch = _load_claimed(service, claimed)
             skipped: list[int] = []
             for row in claimed:

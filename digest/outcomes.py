@@ -22,6 +22,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from digest.config import Settings
 from digest.store import deliveries, subscribers
 from digest.store.db import Database, Session
@@ -44,6 +46,14 @@ class DeliveryReport:
     recovered: dict[str, int] = field(default_factory=dict)
     outbox: Path | None = None
 
+    def add(self, other: DeliveryReport) -> None:
+        """Fold in what another sending process reports."""
+        for name in ("sent", "deferred", "failed", "ambiguous", "skipped", "suspended"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for state, count in other.recovered.items():
+            self.recovered[state] = self.recovered.get(state, 0) + count
+        self.outbox = self.outbox or other.outbox
+
 
 def backoff_delay(attempts: int, rng: random.Random) -> dt.timedelta:
     """The wait after ``attempts`` failed tries: 40 min, 2 h, 6 h, 18 h, each × [0.5, 1)."""
@@ -59,6 +69,9 @@ class Attempt:
     subscriber_id: int
     attempts_before: int  # the row's attempt count when it was claimed
     result: SendResult
+
+
+FINAL_OUTCOMES = frozenset({"sent", "ambiguous"})  # need no further decision
 
 
 class OutcomeRecorder:
@@ -91,10 +104,23 @@ class OutcomeRecorder:
 
     def write(self, session: Session) -> None:
         """Add the collected outcomes to ``session``: they commit with the caller's own write."""
-        attempts, self.pending = self.pending, []
-        finals = [a for a in attempts if a.result.outcome in ("sent", "ambiguous")]
+        self.write_finals(session.connection())
+        rest, self.pending = self.pending, []
+        for attempt in rest:
+            self._record(session, attempt)
+
+    def write_finals(self, connection: Connection) -> None:
+        """Write the collected sent/ambiguous outcomes (nearly all of them) on a bare connection.
+
+        The send loop calls this in the transaction that marks the next DATA as begun, so a
+        crash right after leaves finished messages recorded, not ambiguous.
+        """
+        finals = [a for a in self.pending if a.result.outcome in FINAL_OUTCOMES]
+        if not finals:
+            return
+        self.pending = [a for a in self.pending if a.result.outcome not in FINAL_OUTCOMES]
         deliveries.record_final_outcomes(
-            session,
+            connection,
             [
                 deliveries.FinalOutcome(
                     a.delivery_id, a.result.outcome, a.result.code, a.result.detail
@@ -106,9 +132,6 @@ class OutcomeRecorder:
         for attempt in finals:
             self.report.sent += attempt.result.outcome == "sent"
             self.report.ambiguous += attempt.result.outcome == "ambiguous"
-        for attempt in attempts:
-            if attempt.result.outcome not in ("sent", "ambiguous"):
-                self._record(session, attempt)
 
     def _record(self, session: Session, attempt: Attempt) -> None:
         result, now, report = attempt.result, self.now, self.report

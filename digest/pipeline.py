@@ -5,13 +5,14 @@ Entry points (CLI, scheduler, web) call these functions and nothing below them d
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from digest import ops, rank, schedule
+from digest import ops, rank, schedule, send_processes
 from digest.addresses import email_hash
 from digest.compose import compose_digest, digest_message_id
 from digest.deliver import DeliveryReport, deliver_due
@@ -225,15 +226,40 @@ def run_daily(
 ) -> RunReport:
     """The daily job once: ingest configured sources, rank, record, render and deliver."""
     ingest_reports = ingest_sources(service, None, now=now) if ingest and not dry_run else []
-    plan = plan_digests(service, date, now=now, only=to, dry_run=dry_run)
-    delivery = None
-    if not dry_run:
-        subscriber_id = None
-        if to:
-            with service.db.session() as session:
-                subscriber_id = subscribers.get_row(session, to).id
+    if dry_run:
+        plan = plan_digests(service, date, now=now, only=to, dry_run=True)
+        return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=None)
+    if to:
+        plan = plan_digests(service, date, now=now, only=to)
+        with service.db.session() as session:
+            subscriber_id = subscribers.get_row(session, to).id
         delivery = deliver_due(service, now=now, subscriber_id=subscriber_id)
-    return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=delivery)
+        return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=delivery)
+    with service.db.session() as session:
+        recipients = len(planning.confirmed_subscriber_ids(session))
+    with sending(service, now=now, recipients=recipients) as sent:
+        plan = plan_digests(service, date, now=now)
+    return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=sent.report)
+
+
+@dataclass
+class Sending:
+    report: DeliveryReport | None = None
+
+
+@contextlib.contextmanager
+def sending(service: Service, *, now: dt.datetime, recipients: int) -> Iterator[Sending]:
+    """Deliver what the ``with`` body records: for many recipients, from several processes
+    that start sending while planning goes on; else in-process once the body is done."""
+    processes = send_processes.process_count(service.settings, recipients)
+    result = Sending()
+    if processes > 1:
+        with send_processes.sending_while_planning(service, now=now, processes=processes) as report:
+            yield result
+        result.report = report
+    else:
+        yield result
+        result.report = deliver_due(service, now=now)
 
 
 def preview(
@@ -335,10 +361,19 @@ def _run_due(service: Service, *, now: dt.datetime, dry_run: bool) -> DueReport:
         for date, window in list(groups):  # who already has that date's row needs no ranking
             have = deliveries.dates_with_delivery(session, date)
             groups[date, window] = [s for s in groups[date, window] if s.id not in have]
-    plans = [
-        plan_digests(service, date, now=now, targets=targets, dry_run=dry_run, window_days=window)
-        for (date, window), targets in sorted(groups.items())
-        if targets
-    ]
-    delivery = None if dry_run else deliver_due(service, now=now)
-    return DueReport(plans=plans, delivery=delivery)
+
+    def plan_all() -> list[PlanReport]:
+        return [
+            plan_digests(
+                service, date, now=now, targets=targets, dry_run=dry_run, window_days=window
+            )
+            for (date, window), targets in sorted(groups.items())
+            if targets
+        ]
+
+    if dry_run:
+        return DueReport(plans=plan_all(), delivery=None)
+    recipients = sum(len(targets) for targets in groups.values())
+    with sending(service, now=now, recipients=recipients) as sent:
+        plans = plan_all()
+    return DueReport(plans=plans, delivery=sent.report)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -189,8 +189,9 @@ def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[D
     return grouped
 
 
-def mark_data_started(session: Session, delivery_id: int, now: dt.datetime) -> None:
-    session.execute(_data_started_statement(), {"delivery_id": delivery_id, "now": now})
+def mark_data_started(connection: Connection, delivery_id: int, now: dt.datetime) -> None:
+    """Run on a bare connection: once per message, a Session's bookkeeping would dominate."""
+    connection.execute(_data_started_statement(), {"delivery_id": delivery_id, "now": now})
 
 
 @functools.cache
@@ -218,7 +219,7 @@ class FinalOutcome:
 
 
 def record_final_outcomes(
-    session: Session, outcomes: Sequence[FinalOutcome], *, now: dt.datetime
+    connection: Connection, outcomes: Sequence[FinalOutcome], *, now: dt.datetime
 ) -> None:
     """Write many sent/ambiguous outcomes as one executemany (the common case of a send loop)."""
     if not outcomes:
@@ -236,7 +237,7 @@ def record_final_outcomes(
             sent_at=bindparam("sent_at"),
         )
     )
-    session.connection().execute(
+    connection.execute(
         statement,
         [
             {

@@ -33,23 +33,21 @@ from digest.transport.base import (
 BACKOFF_CODES = frozenset({421, 451, 452})  # the server is busy: every connection waits a while
 _NETWORK_ERRORS = (SMTPException, OSError, TimeoutError)
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def wire_body(data: bytes) -> bytes:
     """The message as it travels after DATA: CRLF line ends, leading dots doubled, final dot.
 
-    Messages built by :mod:`digest.mime` already have CRLF ends and no leading dots; counting
-    (C speed) finds that out, so the regular expressions run only on other input.
+    Messages built by :mod:`digest.mime` already have CRLF ends; counting (C speed) finds that
+    out, so the regular expression runs only on other input.
     """
     crlf = data.count(b"\r\n")
     if data.count(b"\r") != crlf or data.count(b"\n") != crlf:
         data = _LINE_ENDINGS.sub(b"\r\n", data)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    if data.startswith(b".") or b"\n." in data:
-        data = _LEADING_DOT.sub(b"..", data)
-    return data + b".\r\n"
+    data = data.replace(b"\r\n.", b"\r\n..")  # every line end is CRLF now
+    return (b"." if data.startswith(b".") else b"") + data + b".\r\n"
 
 
 @dataclass
