@@ -25,7 +25,8 @@ from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
 from digest.service import Service
 from digest.store import deliveries, papers, subscribers
-from digest.store.schema import Delivery, DeliveryItem
+from digest.store.deliveries import StoredPick
+from digest.store.schema import Delivery
 from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 
 __all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "StoredDigest", "stored_digest"]
@@ -138,7 +139,7 @@ async def _deliver(
 class _ClaimedBatch:
     """What composing a claimed batch needs, read in a few queries."""
 
-    items: dict[int, list[DeliveryItem]]
+    items: dict[int, list[StoredPick]]
     papers: dict[int, Paper]
     subscribers: dict[int, Subscriber]
     suppressed: frozenset[str]
@@ -199,7 +200,7 @@ def _record_skipped(
 def _digest_of(
     row: Delivery,
     subscriber: Subscriber,
-    items: Sequence[DeliveryItem],
+    items: Sequence[StoredPick],
     paper_map: dict[int, Paper],
 ) -> Digest:
     """The digest exactly as it was planned: the stored picks, overflow and themes."""
@@ -234,7 +235,7 @@ def stored_digest(service: Service, email: str, date: dt.date) -> StoredDigest |
     return StoredDigest(digest, row.kind == "nothing", row.message_id)
 
 
-def _pick(item: DeliveryItem, paper_map: dict[int, Paper]) -> Pick:
+def _pick(item: StoredPick, paper_map: dict[int, Paper]) -> Pick:
     paper = paper_map[item.paper_id]
     return Pick(
         paper=paper,
@@ -242,5 +243,5 @@ def _pick(item: DeliveryItem, paper_map: dict[int, Paper]) -> Pick:
         relevance=item.relevance,
         trending=item.trending,
         topic=item.topic,
-        reasons=tuple(item.reasons or ()),
+        reasons=item.reasons,
     )

@@ -119,10 +119,12 @@ def safe_url(url: str | None) -> str | None:
     return url if scheme in ("http", "https") and url[len(scheme) :].startswith("://") else None
 
 
+@lru_cache(maxsize=16384)
 def wrap(text: str, width: int = 78, indent: str = "", first: str | None = None) -> str:
     """Greedy word wrap for the text part; ``first`` replaces ``indent`` on the first line.
 
-    Long URLs keep a line of their own; no line passes 998 characters (RFC 5322).
+    Long URLs keep a line of their own; no line passes 998 characters (RFC 5322). Cached:
+    titles and reasons repeat across thousands of subscribers' emails.
     """
     lines: list[str] = []
     prefix = indent if first is None else first

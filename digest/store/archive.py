@@ -103,7 +103,7 @@ def _archived(session: Session, rows: list[Delivery]) -> list[ArchivedDigest]:
                     position=item.position,
                     score=item.score,
                     topic=item.topic,
-                    reasons=tuple(item.reasons or ()),
+                    reasons=item.reasons,
                 )
                 for item in items.get(row.id, [])
                 if item.paper_id in papers

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from digest.models import Pick
@@ -55,46 +54,6 @@ def sent_paper_ids(session: Session, subscriber_id: int) -> set[int]:
         .where(DeliveryItem.subscriber_id == subscriber_id, Delivery.state.in_(HOLDS_PAPERS))
     )
     return set(session.scalars(query))
-
-
-def record_planned(session: Session, plan: PlannedDelivery, *, now: dt.datetime) -> bool:
-    """Write the delivery and its picks; False when that (subscriber, date) already had one."""
-    try:
-        with session.begin_nested():
-            delivery = Delivery(
-                subscriber_id=plan.subscriber_id,
-                digest_date=plan.date,
-                kind=plan.kind,
-                state="pending",
-                attempts=0,
-                message_id=plan.message_id,
-                overflow=[list(o) for o in plan.overflow],
-                themes=list(plan.themes),
-                created_at=now,
-                updated_at=now,
-                next_attempt_at=now,
-            )
-            session.add(delivery)
-            session.flush()
-            session.add_all(
-                DeliveryItem(
-                    delivery_id=delivery.id,
-                    paper_id=pick.paper.id,
-                    subscriber_id=plan.subscriber_id,
-                    position=position,
-                    score=pick.score,
-                    relevance=pick.relevance,
-                    trending=pick.trending,
-                    topic=pick.topic,
-                    reasons=list(pick.reasons),
-                    version=pick.paper.version,
-                )
-                for position, pick in enumerate(plan.picks)
-            )
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
 
 
 def recover_abandoned(
@@ -177,15 +136,49 @@ def subscriber_rows(session: Session, subscriber_ids: Sequence[int]) -> dict[int
     return {row.id: row for row in session.scalars(query)}
 
 
-def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[DeliveryItem]]:
-    grouped: dict[int, list[DeliveryItem]] = {i: [] for i in delivery_ids}
+@dataclass(frozen=True, slots=True)
+class StoredPick:
+    """A paper recorded for a delivery, with the score and reasons it had when planned."""
+
+    paper_id: int
+    position: int
+    score: float
+    relevance: float
+    trending: float
+    topic: str | None
+    reasons: tuple[str, ...]
+
+
+def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[StoredPick]]:
+    """Each delivery's picks in order; plain values, not ORM objects (a batch has thousands)."""
+    grouped: dict[int, list[StoredPick]] = {i: [] for i in delivery_ids}
     query = (
-        select(DeliveryItem)
+        select(
+            DeliveryItem.delivery_id,
+            DeliveryItem.paper_id,
+            DeliveryItem.position,
+            DeliveryItem.score,
+            DeliveryItem.relevance,
+            DeliveryItem.trending,
+            DeliveryItem.topic,
+            DeliveryItem.reasons,
+        )
         .where(DeliveryItem.delivery_id.in_(delivery_ids))
         .order_by(DeliveryItem.delivery_id, DeliveryItem.position)
     )
-    for item in session.scalars(query):
-        grouped[item.delivery_id].append(item)
+    for (
+        delivery_id,
+        paper_id,
+        position,
+        score,
+        relevance,
+        trending,
+        topic,
+        reasons,
+    ) in session.execute(query):
+        grouped[delivery_id].append(
+            StoredPick(paper_id, position, score, relevance, trending, topic, tuple(reasons or ()))
+        )
     return grouped
 
 
