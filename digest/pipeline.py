@@ -107,7 +107,8 @@ class PlanReport:
     previews: list[Digest] = field(default_factory=list)
 
 
-PLAN_CHUNK = 500
+PLAN_CHUNK = 500  # subscribers ranked together
+RECORD_CHUNK = 100  # deliveries written per transaction
 
 
 def plan_digests(
@@ -198,10 +199,11 @@ def _plan_chunk(
                 message_id=digest_message_id(service, subscriber, context.date),
             )
         )
-    if not plans:
-        return
-    with service.db.session() as session:
-        recorded = planning.record_planned_many(session, plans, now=now)
+    recorded: set[int] = set()
+    for start in range(0, len(plans), RECORD_CHUNK):  # short write transactions: senders
+        with service.db.session() as session:  # waiting on SQLite's write lock stall less
+            part = plans[start : start + RECORD_CHUNK]
+            recorded |= planning.record_planned_many(session, part, now=now)
     report.planned += len(recorded)
     report.already_had += len(plans) - len(recorded)
     report.nothing_notes += sum(p.kind == "nothing" for p in plans if p.subscriber_id in recorded)

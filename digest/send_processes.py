@@ -4,30 +4,32 @@ One Python process does at most one core of SMTP work, and a large run also rank
 So for a run with many recipients, ``digest run`` starts one delivery process per core before it
 plans. Each takes its share of the SMTP pool and rate limit, claims rows as planning records
 them (the outbox is the database: claims never overlap, see ``deliveries.claim_due``), and
-stops once planning has finished and nothing due is left. A process whose parent died stops
-claiming, so a killed run leaves no sender behind; its claims are settled by the next run.
+stops once planning is over and nothing due is left.
+
+A worker is a fresh interpreter (``python -m digest.send_processes``), not a multiprocessing
+child, so it works whatever program embeds the pipeline. Its settings arrive pickled on stdin;
+the end of stdin means "planning is over" (or the parent died); its report goes back pickled on
+stdout. Claims a killed worker leaves behind are settled by the next run, as for any crash.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
-import multiprocessing
 import os
-import queue
+import pickle
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator, Sequence
-from multiprocessing.synchronize import Event
+from typing import IO
 
 from digest.config import Settings
-from digest.deliver import deliver_due, recover_abandoned
 from digest.errors import DigestError
 from digest.outcomes import DeliveryReport
 from digest.service import Service
 
-log = logging.getLogger(__name__)
-
-PARALLEL_FROM = 1000  # recipients; below this a spawned process (about a second) is not worth it
+PARALLEL_FROM = 1000  # recipients; below this a new interpreter (about a second) is not worth it
 MAX_AUTO_PROCESSES = 4
 
 
@@ -65,72 +67,76 @@ def sending_while_planning(
     Leaving the block (normally or by an exception) tells them planning is over; the exit then
     waits until they have sent everything due.
     """
+    from digest.deliver import recover_abandoned
+
     report = DeliveryReport()
     recover_abandoned(service, now, report)
-    context = multiprocessing.get_context("spawn")  # no inherited connections or threads
-    planning_over = context.Event()
-    results: multiprocessing.Queue[DeliveryReport | str] = context.Queue()
-    settings = share_of(service.settings, processes)
-    workers = [
-        context.Process(
-            target=_send, args=(settings, now, planning_over, results), name=f"digest-send-{n}"
-        )
-        for n in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
+    job = pickle.dumps((share_of(service.settings, processes), now))
+    workers = [_start(job) for _ in range(processes)]
     try:
         yield report
     finally:
-        planning_over.set()
-        failures = _collect(workers, results, report)
+        failures = _collect(workers, report)
     if failures:
         raise SendProcessFailed("; ".join(failures))
 
 
-def _collect(
-    workers: Sequence[multiprocessing.process.BaseProcess],
-    results: multiprocessing.Queue[DeliveryReport | str],
-    report: DeliveryReport,
-) -> list[str]:
-    """Wait for every worker's report (or its death); returns what went wrong."""
-    failures: list[str] = []
-    reported = 0
-    while reported < len(workers):
-        try:
-            result = results.get(timeout=1.0)
-        except queue.Empty:
-            if all(w.exitcode is not None for w in workers) and results.empty():
-                codes = ", ".join(f"{w.name}: {w.exitcode}" for w in workers)
-                failures.append(f"a delivery process exited without a report ({codes})")
-                break
-            continue
-        reported += 1
-        if isinstance(result, str):
-            failures.append(result)
-        else:
-            report.add(result)
+def _start(job: bytes) -> subprocess.Popen[bytes]:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "digest.send_processes"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert worker.stdin is not None
+    worker.stdin.write(job)
+    worker.stdin.flush()
+    return worker
+
+
+def _collect(workers: Sequence[subprocess.Popen[bytes]], report: DeliveryReport) -> list[str]:
+    """Tell every worker planning is over, add up their reports; returns what went wrong."""
     for worker in workers:
-        worker.join()
+        assert worker.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            worker.stdin.close()
+    failures = []
+    for number, worker in enumerate(workers):
+        assert worker.stdout is not None
+        output = worker.stdout.read()
+        worker.stdout.close()
+        worker.wait()
+        try:
+            result = pickle.loads(output)
+        except Exception:  # noqa: BLE001 - whatever it printed, there is no report
+            result = None
+        if worker.returncode == 0 and isinstance(result, DeliveryReport):
+            report.add(result)
+        else:
+            failures.append(f"delivery process {number} exited with code {worker.returncode}")
     return failures
 
 
-def _send(
-    settings: Settings,
-    now: dt.datetime,
-    planning_over: Event,
-    results: multiprocessing.Queue[DeliveryReport | str],
-) -> None:
-    """A delivery process: send until planning is over and nothing due is left, then report."""
-    parent = multiprocessing.parent_process()
+def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    """A delivery process: send until stdin ends and nothing due is left, then report."""
+    from digest.deliver import deliver_due
 
-    def more_coming() -> bool:
-        return not planning_over.is_set() and parent is not None and parent.is_alive()
+    settings, now = pickle.load(stdin)
+    planning_over = threading.Event()
 
-    try:
-        service = Service.open(settings)
-        report = deliver_due(service, now=now, recover=False, more_coming=more_coming)
-    except BaseException as exc:
-        results.put(f"{multiprocessing.current_process().name}: {type(exc).__name__}: {exc}")
-        raise
-    results.put(report)
+    def wait_for_end_of_input() -> None:
+        stdin.read()
+        planning_over.set()
+
+    threading.Thread(target=wait_for_end_of_input, daemon=True).start()
+    service = Service.open(settings)
+    report = deliver_due(
+        service, now=now, recover=False, more_coming=lambda: not planning_over.is_set()
+    )
+    stdout.write(pickle.dumps(report))
+    stdout.flush()
+
+
+if __name__ == "__main__":
+    output = sys.stdout.buffer
+    sys.stdout = sys.stderr  # stray prints must not corrupt the report
+    work(sys.stdin.buffer, output)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from digest import send_processes
@@ -31,13 +32,15 @@ def test_each_process_gets_its_share_of_connections_and_rate(tmp_path: Path) -> 
 
 
 def test_a_process_that_dies_without_a_report_is_named() -> None:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    worker = context.Process(target=os._exit, args=(3,), name="digest-send-0")
-    worker.start()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read(); sys.exit(3)"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     report = DeliveryReport()
-    failures = send_processes._collect([worker], results, report)
-    assert failures == ["a delivery process exited without a report (digest-send-0: 3)"]
+    failures = send_processes._collect([worker], report)
+    assert failures == ["delivery process 0 exited with code 3"]
+    assert report == DeliveryReport()
 
 
 def test_reports_add_up() -> None:
