@@ -27,6 +27,7 @@ from digest.service import Service
 from digest.store import deliveries, papers, subscribers
 from digest.store.deliveries import StoredPick
 from digest.store.schema import Delivery
+from digest.store.send_journal import SendJournal
 from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 
 __all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "StoredDigest", "stored_digest"]
@@ -94,10 +95,12 @@ async def _deliver(
     )
     in_flight: dict[str, Delivery] = {}
 
+    journal = SendJournal(service.db.engine)
+
     def data_started(message: OutgoingMessage) -> None:
-        with service.db.engine.begin() as connection:  # durable before the body goes out
-            recorder.write_finals(connection)
-            deliveries.mark_data_started(connection, in_flight[message.message_id].id, now)
+        finished = recorder.take_finals()  # committed with the mark: a crash now leaves them sent
+        journal.data_started(in_flight[message.message_id].id, finished, now)
+        recorder.count_finals(finished)  # durable before the body goes out
 
     def finished(result: SendResult) -> None:
         row = in_flight.pop(result.message_id)
@@ -132,6 +135,7 @@ async def _deliver(
                 claimed_messages(), on_data_start=data_started, on_result=finished
             )
     finally:
+        journal.close()
         recorder.flush()
 
 

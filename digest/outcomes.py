@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlalchemy import Connection
 
 from digest.config import Settings
 from digest.store import deliveries, subscribers
@@ -104,34 +103,31 @@ class OutcomeRecorder:
 
     def write(self, session: Session) -> None:
         """Add the collected outcomes to ``session``: they commit with the caller's own write."""
-        self.write_finals(session.connection())
+        finals = self.take_finals()
+        deliveries.record_final_outcomes(session.connection(), finals, now=self.now)
+        self.count_finals(finals)
         rest, self.pending = self.pending, []
         for attempt in rest:
             self._record(session, attempt)
 
-    def write_finals(self, connection: Connection) -> None:
-        """Write the collected sent/ambiguous outcomes (nearly all of them) on a bare connection.
+    def take_finals(self) -> list[deliveries.FinalOutcome]:
+        """Remove and return the collected sent/ambiguous outcomes (nearly all of them).
 
-        The send loop calls this in the transaction that marks the next DATA as begun, so a
-        crash right after leaves finished messages recorded, not ambiguous.
+        The send loop commits them with the next DATA-began mark, so a crash right after leaves
+        finished messages recorded, not ambiguous; it counts them once that has committed.
         """
         finals = [a for a in self.pending if a.result.outcome in FINAL_OUTCOMES]
-        if not finals:
-            return
-        self.pending = [a for a in self.pending if a.result.outcome not in FINAL_OUTCOMES]
-        deliveries.record_final_outcomes(
-            connection,
-            [
-                deliveries.FinalOutcome(
-                    a.delivery_id, a.result.outcome, a.result.code, a.result.detail
-                )
-                for a in finals
-            ],
-            now=self.now,
-        )
-        for attempt in finals:
-            self.report.sent += attempt.result.outcome == "sent"
-            self.report.ambiguous += attempt.result.outcome == "ambiguous"
+        if finals:
+            self.pending = [a for a in self.pending if a.result.outcome not in FINAL_OUTCOMES]
+        return [
+            deliveries.FinalOutcome(a.delivery_id, a.result.outcome, a.result.code, a.result.detail)
+            for a in finals
+        ]
+
+    def count_finals(self, finals: Sequence[deliveries.FinalOutcome]) -> None:
+        for outcome in finals:
+            self.report.sent += outcome.state == "sent"
+            self.report.ambiguous += outcome.state == "ambiguous"
 
     def _record(self, session: Session, attempt: Attempt) -> None:
         result, now, report = attempt.result, self.now, self.report

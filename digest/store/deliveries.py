@@ -182,13 +182,8 @@ def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[S
     return grouped
 
 
-def mark_data_started(connection: Connection, delivery_id: int, now: dt.datetime) -> None:
-    """Run on a bare connection: once per message, a Session's bookkeeping would dominate."""
-    connection.execute(_data_started_statement(), {"delivery_id": delivery_id, "now": now})
-
-
 @functools.cache
-def _data_started_statement() -> Any:
+def data_started_statement() -> Any:
     """Built once: the send loop runs it for every message, so construction cost matters."""
     return (
         update(Delivery)
@@ -210,14 +205,21 @@ class FinalOutcome:
     code: int | None
     message: str
 
+    def values(self, now: dt.datetime) -> dict[str, Any]:
+        """The bound values of :func:`final_outcome_statement` for this outcome."""
+        return {
+            "delivery_id": self.delivery_id,
+            "state": self.state,
+            "code": self.code,
+            "message": self.message[:2000],
+            "now": now,
+            "sent_at": now if self.state == "sent" else None,
+        }
 
-def record_final_outcomes(
-    connection: Connection, outcomes: Sequence[FinalOutcome], *, now: dt.datetime
-) -> None:
-    """Write many sent/ambiguous outcomes as one executemany (the common case of a send loop)."""
-    if not outcomes:
-        return
-    statement = (
+
+@functools.cache
+def final_outcome_statement() -> Any:
+    return (
         update(Delivery)
         .where(Delivery.id == bindparam("delivery_id"))
         .values(
@@ -230,20 +232,14 @@ def record_final_outcomes(
             sent_at=bindparam("sent_at"),
         )
     )
-    connection.execute(
-        statement,
-        [
-            {
-                "delivery_id": outcome.delivery_id,
-                "state": outcome.state,
-                "code": outcome.code,
-                "message": outcome.message[:2000],
-                "now": now,
-                "sent_at": now if outcome.state == "sent" else None,
-            }
-            for outcome in outcomes
-        ],
-    )
+
+
+def record_final_outcomes(
+    connection: Connection, outcomes: Sequence[FinalOutcome], *, now: dt.datetime
+) -> None:
+    """Write many sent/ambiguous outcomes as one executemany (the common case of a send loop)."""
+    if outcomes:
+        connection.execute(final_outcome_statement(), [o.values(now) for o in outcomes])
 
 
 def record_outcome(

@@ -9,7 +9,9 @@ few statements per chunk instead of a few per subscriber.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy import insert as plain_insert
@@ -101,6 +103,37 @@ def record_planned_many(
         if plan.subscriber_id in delivery_ids
         for position, pick in enumerate(plan.picks)
     ]
-    if items:
+    if items and dialect == "postgresql":
+        _copy_items(session, items)
+    elif items:
         session.execute(plain_insert(_ITEMS), items)  # Core: no ORM bookkeeping per row
     return set(delivery_ids)
+
+
+_ITEM_COLUMNS = (
+    "delivery_id",
+    "paper_id",
+    "subscriber_id",
+    "position",
+    "score",
+    "relevance",
+    "trending",
+    "topic",
+    "reasons",
+    "version",
+)
+
+
+def _copy_items(session: Session, items: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL: the picks through COPY, in the session's transaction.
+
+    An INSERT per row (what executemany becomes) costs the server a statement each; a
+    large run records ten picks per subscriber, so COPY makes planning several times cheaper.
+    """
+    driver = session.connection().connection.driver_connection
+    statement = f"COPY delivery_items ({', '.join(_ITEM_COLUMNS)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for item in items:
+            copy.write_row(
+                [json.dumps(item[c]) if c == "reasons" else item[c] for c in _ITEM_COLUMNS]
+            )
