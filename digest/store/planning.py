@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -86,27 +85,25 @@ def record_planned_many(
         .returning(Delivery.id, Delivery.subscriber_id)
     )
     delivery_ids = {sid: delivery_id for delivery_id, sid in session.execute(statement, rows)}
-    items = [
-        dict(
-            delivery_id=delivery_ids[plan.subscriber_id],
-            paper_id=pick.paper.id,
-            subscriber_id=plan.subscriber_id,
-            position=position,
-            score=pick.score,
-            relevance=pick.relevance,
-            trending=pick.trending,
-            topic=pick.topic,
-            reasons=list(pick.reasons),
-            version=pick.paper.version,
+    items = [  # in _ITEM_COLUMNS order
+        (
+            delivery_ids[plan.subscriber_id],
+            pick.paper.id,
+            plan.subscriber_id,
+            position,
+            pick.score,
+            pick.relevance,
+            pick.trending,
+            pick.topic,
+            json.dumps(list(pick.reasons)),  # as the ORM's JSON type writes it
+            pick.paper.version,
         )
         for plan in plans
         if plan.subscriber_id in delivery_ids
         for position, pick in enumerate(plan.picks)
     ]
-    if items and dialect == "postgresql":
-        _copy_items(session, items)
-    elif items:
-        session.execute(plain_insert(_ITEMS), items)  # Core: no ORM bookkeeping per row
+    if items:
+        _write_items(session, items, dialect)
     return set(delivery_ids)
 
 
@@ -124,16 +121,22 @@ _ITEM_COLUMNS = (
 )
 
 
-def _copy_items(session: Session, items: Sequence[dict[str, Any]]) -> None:
-    """PostgreSQL: the picks through COPY, in the session's transaction.
+def _write_items(session: Session, items: Sequence[tuple[Any, ...]], dialect: str) -> None:
+    """The picks straight to the driver, in the session's transaction.
 
-    An INSERT per row (what executemany becomes) costs the server a statement each; a
-    large run records ten picks per subscriber, so COPY makes planning several times cheaper.
+    A large run records ten picks per subscriber; through SQLAlchemy's executemany the
+    per-row parameter handling cost more than ranking them. PostgreSQL gets COPY, SQLite the
+    driver's own executemany.
     """
-    driver = session.connection().connection.driver_connection
-    statement = f"COPY delivery_items ({', '.join(_ITEM_COLUMNS)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for item in items:
-            copy.write_row(
-                [json.dumps(item[c]) if c == "reasons" else item[c] for c in _ITEM_COLUMNS]
-            )
+    driver: Any = session.connection().connection.driver_connection
+    columns = ", ".join(_ITEM_COLUMNS)
+    if dialect == "postgresql":
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {_ITEMS.name} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in items:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" for _ in _ITEM_COLUMNS)
+        driver.executemany(f"INSERT INTO {_ITEMS.name} ({columns}) VALUES ({marks})", items)
