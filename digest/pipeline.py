@@ -18,7 +18,16 @@ from digest.compose import compose_digest, digest_message_id
 from digest.deliver import DeliveryReport, deliver_due
 from digest.ingest_job import IngestReport, ingest_files, ingest_sources
 from digest.metrics import process_metrics
-from digest.models import Digest, Paper, Pick, RenderedEmail, Subscriber, Topic, TrendSignal
+from digest.models import (
+    Digest,
+    Paper,
+    Pick,
+    Profile,
+    RenderedEmail,
+    Subscriber,
+    Topic,
+    TrendSignal,
+)
 from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import deliveries, papers, planning, subscribers
@@ -163,17 +172,30 @@ def _plan_chunk(
     """Rank a chunk of subscribers and record their deliveries in one transaction."""
     with service.db.session() as session:
         already_sent = planning.sent_paper_ids_many(session, [s.id for s in chunk])
-        seeds = {s.id: seed_papers(session, s.profile.seeds) for s in chunk}
-    ranked = rank.digests_many(
-        [s.profile for s in chunk],
-        context.index,
-        context.signals,
-        now=now,
-        exclude_paper_ids=[already_sent[s.id] for s in chunk],
-        seed_papers=[seeds[s.id] for s in chunk],
+        seeds = {s.id: seed_papers(session, s.profile.seeds) for s in chunk if s.profile.seeds}
+    # Subscribers with the same profile and the same papers already sent get the same digest
+    # (many pick the same popular topics, and then keep receiving the same papers): rank once.
+    unique: dict[tuple[Profile, frozenset[int]], Subscriber] = {}
+    for subscriber in chunk:
+        unique.setdefault((subscriber.profile, frozenset(already_sent[subscriber.id])), subscriber)
+    representatives = list(unique.values())
+    ranked = dict(
+        zip(
+            unique,
+            rank.digests_many(
+                [s.profile for s in representatives],
+                context.index,
+                context.signals,
+                now=now,
+                exclude_paper_ids=[already_sent[s.id] for s in representatives],
+                seed_papers=[seeds.get(s.id, []) for s in representatives],
+            ),
+            strict=True,
+        )
     )
     plans = []
-    for subscriber, (shown, overflow) in zip(chunk, ranked, strict=True):
+    for subscriber in chunk:
+        shown, overflow = ranked[subscriber.profile, frozenset(already_sent[subscriber.id])]
         digest = Digest(
             subscriber=subscriber,
             date=context.date,

@@ -176,12 +176,24 @@ def text_of(message: EmailMessage) -> str:
 
 def click_and_wait(driver: Any, element: Any) -> None:
     """Click a submit button or link and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
+
+    def replaced(_: Any) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:  # chromedriver's other word for a replaced document
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(replaced)
 
 
 def preview_topics(driver: Any) -> list[str]:
