@@ -202,3 +202,26 @@ def test_journal_feed_papers_are_keyed_by_doi(service: Service) -> None:
     with service.db.session() as session:
         stored = papers.list_papers(session)
     assert all(p.doi and p.doi.startswith("10.1038/") for p in stored)
+
+
+def test_same_profile_same_digest_unless_the_history_differs(service: Service) -> None:
+    """Planning ranks a profile once per chunk, but what each reader already got still counts."""
+    ingest_samples(service)
+    for address in ("ada@example.org", "bob@example.org"):
+        add_subscriber(service, address, "LLM agents", "reinforcement learning")
+    pipeline.run_daily(service, DAY, now=NOW, ingest=False)
+    add_subscriber(service, "cyd@example.org", "LLM agents", "reinforcement learning")
+    next_day = DAY + dt.timedelta(days=1)
+    pipeline.run_daily(service, next_day, now=NOW + dt.timedelta(days=1), ingest=False)
+
+    with service.db.session() as session:
+        rows = {
+            (email, row.digest_date): row.id for row, email in deliveries.list_deliveries(session)
+        }
+        items = deliveries.items_for(session, list(rows.values()))
+    picked = {key: [i.paper_id for i in items[delivery_id]] for key, delivery_id in rows.items()}
+    assert picked["ada@example.org", DAY] == picked["bob@example.org", DAY]
+    assert picked["ada@example.org", next_day] == picked["bob@example.org", next_day]
+    already = set(picked["ada@example.org", DAY])
+    assert not already & set(picked["ada@example.org", next_day])
+    assert already & set(picked["cyd@example.org", next_day])  # cyd never got them: no exclusion
