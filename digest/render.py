@@ -288,9 +288,10 @@ class EmailRenderer:
 
     def _render(self, name: str, subject: str, **context: object) -> RenderedEmail:
         html_template, text_template = self._templates[name]
+        html = html_template.render(subject=subject, **context)
         return RenderedEmail(
             subject=subject,
-            html=html_template.render(subject=subject, **context),
+            html=html.encode("ascii", "xmlcharrefreplace").decode("ascii"),  # goes as 7bit
             text=text_template.render(subject=subject, **context),
         )
 
