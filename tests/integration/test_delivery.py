@@ -33,14 +33,20 @@ def sink() -> SmtpSink:
         yield running  # type: ignore[misc]
 
 
-def smtp_service(database_url: str, tmp_path: Path, sink: SmtpSink, **extra: object) -> Service:
+def smtp_service(
+    database_url: str,
+    tmp_path: Path,
+    sink: SmtpSink,
+    readers: tuple[str, ...] = READERS,
+    **extra: object,
+) -> Service:
     Database(database_url).upgrade()
     service = Service.open(
         make_settings(database_url, tmp_path, smtp_url=sink.url + "?timeout=3", **extra)
     )
     pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=NOW)
     with service.db.session() as session:
-        for address in READERS:
+        for address in readers:
             subscribers.upsert_subscriber(
                 session,
                 address,

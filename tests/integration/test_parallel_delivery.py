@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from digest import pipeline
-from digest.models import Topic
-from digest.store import subscribers
-from tests.integration.test_delivery import DAY, NOW, received, smtp_service, states
+from tests.integration.test_delivery import DAY, NOW, READERS, received, smtp_service, states
 from tests.smtp_sink import SmtpSink
 
 EXTRA_READERS = tuple(f"reader{n}@example.org" for n in range(12))
@@ -25,16 +23,14 @@ def sink() -> SmtpSink:
 def test_two_processes_send_every_digest_once_and_report_the_sum(
     database_url: str, tmp_path: Path, sink: SmtpSink
 ) -> None:
-    service = smtp_service(database_url, tmp_path, sink, delivery_processes=2, smtp_pool_size=2)
-    with service.db.session() as session:
-        for address in EXTRA_READERS:
-            subscribers.upsert_subscriber(
-                session,
-                address,
-                now=NOW,
-                state="confirmed",
-                profile_changes={"topics": (Topic("LLM agents"),)},
-            )
+    service = smtp_service(
+        database_url,
+        tmp_path,
+        sink,
+        READERS + EXTRA_READERS,
+        delivery_processes=2,
+        smtp_pool_size=2,
+    )
     sink.reply(450, at="rcpt", recipient="bob@example.org", times=1)
     report = pipeline.run_daily(service, DAY, now=NOW, ingest=False)
 
