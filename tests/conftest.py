@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +75,31 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def start_digest_run(
+    database_url: str, smtp_url: str, cwd: Path, *args: str, **settings: str
+) -> subprocess.Popen[str]:
+    """`digest run ARGS` in a real subprocess with only these DIGEST_* settings (extra ones
+    as keyword arguments); its stdout and stderr come back together as text."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(
+        DIGEST_DATABASE_URL=database_url,
+        DIGEST_SMTP_URL=smtp_url,
+        DIGEST_SECRET_KEY="test-secret-key",
+        DIGEST_BASE_URL="http://digest.test",
+        **settings,
+    )
+    script = Path(sys.executable).with_name("digest")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "digest"]
+    return subprocess.Popen(
+        [*command, "run", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,7 +18,8 @@ from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import deliveries, subscribers
 from digest.store.db import Database
-from tests.conftest import make_settings
+from digest.store.schema import Delivery
+from tests.conftest import make_settings, start_digest_run
 from tests.smtp_sink import SmtpSink
 
 NOW = dt.datetime(2026, 5, 1, 6, 0, tzinfo=dt.UTC)
@@ -63,6 +63,23 @@ def states(service: Service) -> dict[str, tuple[str, int, int | None]]:
             email: (row.state, row.attempts, row.last_code)
             for row, email in deliveries.list_deliveries(session)
         }
+
+
+def deliveries_by_email(service: Service) -> dict[str, Delivery]:
+    with service.db.session() as session:
+        return {email: row for row, email in deliveries.list_deliveries(session)}
+
+
+def wait_until_data_began(
+    service: Service, process: subprocess.Popen[str], email: str, seconds: float = 60
+) -> None:
+    """Poll until ``email``'s delivery is marked DATA-began, or the process has ended."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        row = deliveries_by_email(service).get(email)
+        if row is not None and row.data_started_at is not None:
+            return
+        time.sleep(0.05)
 
 
 def received(sink: SmtpSink) -> Counter[str]:
@@ -112,31 +129,14 @@ def test_kill_9_mid_send_then_rerun_sends_the_rest_exactly_once(
 ) -> None:
     service = smtp_service(database_url, tmp_path, sink)
     sink.delay(6, at="message", recipient="bob@example.org", times=1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(
-        DIGEST_DATABASE_URL=database_url,
-        DIGEST_SMTP_URL=sink.url + "?timeout=20",
+    process = start_digest_run(
+        database_url,
+        sink.url + "?timeout=20",
+        tmp_path,
+        *("--date", DAY.isoformat(), "--no-ingest"),
         DIGEST_SMTP_POOL_SIZE="1",
-        DIGEST_SECRET_KEY="test-secret-key",
-        DIGEST_BASE_URL="http://digest.test",
     )
-    script = Path(sys.executable).with_name("digest")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "digest"]
-    process = subprocess.Popen(
-        [*command, "run", "--date", DAY.isoformat(), "--no-ingest"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        with service.db.session() as session:
-            rows = {email: row for row, email in deliveries.list_deliveries(session)}
-        bob = rows.get("bob@example.org")
-        if bob is not None and bob.data_started_at is not None:
-            break
-        time.sleep(0.05)
+    wait_until_data_began(service, process, "bob@example.org")
     assert process.poll() is None, process.stdout.read() if process.stdout else ""
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)

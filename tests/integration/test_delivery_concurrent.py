@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,7 +16,7 @@ from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import deliveries, subscribers
 from digest.store.db import Database
-from tests.conftest import make_settings
+from tests.conftest import make_settings, start_digest_run
 from tests.smtp_sink import SmtpSink
 
 DAY = dt.date(2026, 4, 30)
@@ -49,23 +47,12 @@ def populated(database_url: str, tmp_path: Path, sink: SmtpSink) -> Service:
 
 
 def start_run(database_url: str, sink: SmtpSink, cwd: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(
-        DIGEST_DATABASE_URL=database_url,
-        DIGEST_SMTP_URL=sink.url + "?timeout=20",
+    return start_digest_run(
+        database_url,
+        sink.url + "?timeout=20",
+        cwd,
+        *("--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat()),
         DIGEST_SMTP_POOL_SIZE="2",
-        DIGEST_SECRET_KEY="test-secret-key",
-        DIGEST_BASE_URL="http://digest.test",
-    )
-    script = Path(sys.executable).with_name("digest")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "digest"]
-    return subprocess.Popen(
-        [*command, "run", "--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat()],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +16,7 @@ from typer.testing import CliRunner
 from digest import cli, pipeline
 from digest.models import Topic
 from digest.store import subscribers
+from tests.conftest import start_digest_run
 from tests.integration.test_delivery import (
     DAY,
     NOW,
@@ -189,26 +187,16 @@ def test_two_workers_on_postgresql_send_every_digest_exactly_once(
                 profile_changes={"topics": (Topic("LLM agents"),)},
             )
     plan = pipeline.plan_digests(service, DAY, now=NOW)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(
-        DIGEST_DATABASE_URL=postgres_url,
-        DIGEST_SMTP_URL=sink.url + "?timeout=20",
-        DIGEST_SECRET_KEY="test-secret-key",
-        DIGEST_BASE_URL="http://digest.test",
-    )
-    script = Path(sys.executable).with_name("digest")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "digest"]
     workers = [
-        subprocess.Popen(
-            [*command, "run", "--date", DAY.isoformat(), "--no-ingest"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        start_digest_run(
+            postgres_url,
+            sink.url + "?timeout=20",
+            tmp_path,
+            *("--date", DAY.isoformat(), "--no-ingest"),
         )
         for _ in range(2)
     ]
-    outputs = [worker.communicate(timeout=180)[0].decode() for worker in workers]
+    outputs = [worker.communicate(timeout=180)[0] for worker in workers]
     assert all(worker.returncode == 0 for worker in workers), outputs
     counts = received(sink)
     assert len(counts) == plan.planned

@@ -5,18 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from digest import pipeline
-from digest.service import Service
-from digest.store import deliveries
-from digest.store.schema import Delivery
-from tests.integration.test_delivery import DAY, NOW, READERS, received, smtp_service, states
+from tests.conftest import start_digest_run
+from tests.integration.test_delivery import (
+    DAY,
+    NOW,
+    READERS,
+    deliveries_by_email,
+    received,
+    smtp_service,
+    states,
+    wait_until_data_began,
+)
 from tests.smtp_sink import SmtpSink
 
 EXTRA_READERS = tuple(f"reader{n}@example.org" for n in range(12))
@@ -63,37 +68,23 @@ def test_killing_the_run_leaves_its_senders_to_finish_and_a_rerun_sends_nothing_
     what is due and exit; the rerun sends nobody a second digest."""
     service = smtp_service(database_url, tmp_path, sink, READERS + EXTRA_READERS)
     sink.delay(3, at="message", recipient="bob@example.org", times=1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(
-        DIGEST_DATABASE_URL=database_url,
-        DIGEST_SMTP_URL=sink.url + "?timeout=20",
+    process = start_digest_run(
+        database_url,
+        sink.url + "?timeout=20",
+        tmp_path,
+        *("--date", DAY.isoformat(), "--no-ingest"),
         DIGEST_SMTP_POOL_SIZE="2",
         DIGEST_DELIVERY_PROCESSES="2",
-        DIGEST_SECRET_KEY="test-secret-key",
-        DIGEST_BASE_URL="http://digest.test",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "digest", "run", "--date", DAY.isoformat(), "--no-ingest"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        bob = deliveries_by_email(service).get("bob@example.org")
-        if bob is not None and bob.data_started_at is not None:
-            break
-        time.sleep(0.05)
+    wait_until_data_began(service, process, "bob@example.org")
     assert process.poll() is None, "the run ended before bob's message began"
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
 
     deadline = time.monotonic() + 30  # the orphaned senders finish on their own
     while time.monotonic() < deadline:
-        if not {"pending", "sending"} & {
-            row.state for row in deliveries_by_email(service).values()
-        }:
+        open_states = {row.state for row in deliveries_by_email(service).values()}
+        if not open_states & {"pending", "sending"}:
             break
         time.sleep(0.1)
     rerun = pipeline.run_daily(service, DAY, now=dt.datetime.now(dt.UTC), ingest=False)
@@ -102,8 +93,3 @@ def test_killing_the_run_leaves_its_senders_to_finish_and_a_rerun_sends_nothing_
     counts = received(sink)
     assert set(counts) == set(READERS + EXTRA_READERS) and set(counts.values()) == {1}
     assert {state for state, _, _ in states(service).values()} == {"sent"}
-
-
-def deliveries_by_email(service: Service) -> dict[str, Delivery]:
-    with service.db.session() as session:
-        return {email: row for row, email in deliveries.list_deliveries(session)}
