@@ -51,7 +51,8 @@ def deliver_due(
 
     ``more_coming``, when given, is asked whenever nothing is left to claim: while it says
     True (another process is still recording deliveries) the loop waits for more instead of
-    ending. ``recover=False`` leaves abandoned claims to the caller (see :func:`recover`).
+    ending. ``recover=False`` leaves abandoned claims to the caller (see
+    :func:`recover_abandoned`).
     """
     report = DeliveryReport()
     if recover:
@@ -94,13 +95,12 @@ async def _deliver(
         service.db, service.settings, report, now=now, rng=random.Random(), batch=batch_size // 4
     )
     in_flight: dict[str, Delivery] = {}
-
     journal = SendJournal(service.db.engine)
 
     def data_started(message: OutgoingMessage) -> None:
         finished = recorder.take_finals()  # committed with the mark: a crash now leaves them sent
-        journal.data_started(in_flight[message.message_id].id, finished, now)
-        recorder.count_finals(finished)  # durable before the body goes out
+        journal.data_started(in_flight[message.message_id].id, finished, now)  # durable before
+        recorder.count_finals(finished)  # the body goes out
 
     def finished(result: SendResult) -> None:
         row = in_flight.pop(result.message_id)

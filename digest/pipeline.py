@@ -85,13 +85,22 @@ def _ranked_digest(
         seed_papers=seeds,
     )
     shown, overflow = rank.choose_for_digest(picks, subscriber.profile.per_digest)
+    return _digest(context, subscriber, shown, overflow), picks
+
+
+def _digest(
+    context: RankingContext,
+    subscriber: Subscriber,
+    shown: Sequence[Pick],
+    overflow: Sequence[tuple[str, int]],
+) -> Digest:
     return Digest(
         subscriber=subscriber,
         date=context.date,
         picks=tuple(shown),
         overflow=tuple(overflow),
         themes=themes_of(shown),
-    ), picks
+    )
 
 
 def themes_of(picks: Sequence[Pick]) -> tuple[str, ...]:
@@ -169,7 +178,7 @@ def _plan_chunk(
     now: dt.datetime,
     dry_run: bool,
 ) -> None:
-    """Rank a chunk of subscribers and record their deliveries in one transaction."""
+    """Rank a chunk of subscribers and record their deliveries, RECORD_CHUNK per transaction."""
     with service.db.session() as session:
         already_sent = planning.sent_paper_ids_many(session, [s.id for s in chunk])
         seeds = {s.id: seed_papers(session, s.profile.seeds) for s in chunk if s.profile.seeds}
@@ -196,13 +205,7 @@ def _plan_chunk(
     plans = []
     for subscriber in chunk:
         shown, overflow = ranked[subscriber.profile, frozenset(already_sent[subscriber.id])]
-        digest = Digest(
-            subscriber=subscriber,
-            date=context.date,
-            picks=tuple(shown),
-            overflow=tuple(overflow),
-            themes=themes_of(shown),
-        )
+        digest = _digest(context, subscriber, shown, overflow)
         kind = "digest" if digest.picks else "nothing"
         if kind == "nothing" and subscriber.profile.quiet_days != "send":
             report.skipped_no_match += 1

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from digest.config import Settings
+from digest.deliver import deliver_due, recover_abandoned
 from digest.errors import DigestError
 from digest.outcomes import DeliveryReport
 from digest.service import Service
@@ -67,8 +68,6 @@ def sending_while_planning(
     Leaving the block (normally or by an exception) tells them planning is over; the exit then
     waits until they have sent everything due.
     """
-    from digest.deliver import recover_abandoned
-
     report = DeliveryReport()
     recover_abandoned(service, now, report)
     job = pickle.dumps((share_of(service.settings, processes), now))
@@ -118,8 +117,6 @@ def _collect(workers: Sequence[subprocess.Popen[bytes]], report: DeliveryReport)
 
 def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """A delivery process: send until stdin ends and nothing due is left, then report."""
-    from digest.deliver import deliver_due
-
     settings, now = pickle.load(stdin)
     planning_over = threading.Event()
 
