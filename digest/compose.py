@@ -9,11 +9,16 @@ the message is signed for the sender's domain.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Hashable
 
 from digest.dkim_sign import signer_from_file
 from digest.mime import build_message, make_message_id
-from digest.models import Digest, OutgoingMessage, RenderedEmail, Subscriber
+from digest.models import Digest, Links, OutgoingMessage, RenderedEmail, Subscriber
 from digest.service import Service
+from digest.tokens import LinkTokens
 
 
 def digest_message_id(service: Service, subscriber: Subscriber, date: dt.date) -> str:
@@ -28,6 +33,68 @@ def feedback_id(digest: Digest, domain: str, kind: str) -> str:
     return f"{digest.date.isoformat()}:{digest.subscriber.id}:{kind}:{domain}"
 
 
+class DigestRenders:
+    """Digests rendered once per distinct content, with placeholder tokens for the links.
+
+    Subscribers who share a profile and a history get the same picks, so a run renders the
+    same digest for many of them; only the signed tokens in their links differ. A rendering is
+    kept as the text between placeholders, so a hit costs two joins instead of two Jinja
+    renders. The placeholders carry a random nonce, so text from a feed cannot contain one.
+    Meant for one run: the key names papers by id, so a paper edited meanwhile would show as
+    first rendered.
+    """
+
+    def __init__(self, service: Service, size: int = 1024) -> None:
+        self._service = service
+        self._size = size
+        nonce = secrets.token_hex(8)
+        purposes = tuple(LinkTokens.__dataclass_fields__)
+        self._placeholders = LinkTokens(*(f"{nonce}{purpose}" for purpose in purposes))
+        self._split = re.compile(f"{nonce}({'|'.join(purposes)})")
+        self._renders: OrderedDict[Hashable, tuple[str, list[str], list[str]]] = OrderedDict()
+
+    def render(self, digest: Digest, tokens: LinkTokens, *, nothing_matched: bool) -> RenderedEmail:
+        """Exactly what rendering ``digest`` with links on ``tokens`` gives."""
+        key = (
+            nothing_matched,
+            digest.date,
+            digest.themes,
+            digest.overflow,
+            tuple(topic.text for topic in digest.subscriber.profile.topics),
+            tuple((p.paper.id, p.topic, p.reasons) for p in digest.picks),
+        )
+        cached = self._renders.get(key)
+        if cached is None:
+            paper_ids = tuple(pick.paper.id for pick in digest.picks)
+            links = self._service.links.links_from(self._placeholders, digest.date, paper_ids)
+            rendered = _render(self._service, digest, links, nothing_matched)
+            cached = (
+                rendered.subject,
+                self._split.split(rendered.html),
+                self._split.split(rendered.text),
+            )
+            self._renders[key] = cached
+            if len(self._renders) > self._size:
+                self._renders.popitem(last=False)
+        else:
+            self._renders.move_to_end(key)
+        subject, html, text = cached
+        return RenderedEmail(subject=subject, html=_fill(html, tokens), text=_fill(text, tokens))
+
+
+def _fill(pieces: list[str], tokens: LinkTokens) -> str:
+    """Text split at placeholders (odd pieces name a purpose) with the tokens put back."""
+    filled = pieces.copy()
+    filled[1::2] = [getattr(tokens, purpose) for purpose in pieces[1::2]]
+    return "".join(filled)
+
+
+def _render(service: Service, digest: Digest, links: Links, nothing_matched: bool) -> RenderedEmail:
+    if nothing_matched:
+        return service.renderer.render_nothing(digest.subscriber, digest.date, links)
+    return service.renderer.render_digest(digest, links)
+
+
 def compose_digest(
     service: Service,
     digest: Digest,
@@ -35,15 +102,17 @@ def compose_digest(
     message_id: str,
     now: dt.datetime,
     nothing_matched: bool = False,
+    renders: DigestRenders | None = None,
 ) -> tuple[RenderedEmail, OutgoingMessage]:
+    """The digest's rendering and wire bytes; ``renders`` shares renderings across a run."""
     subscriber = digest.subscriber
-    links = service.links.for_subscriber(
-        subscriber, digest.date, tuple(pick.paper.id for pick in digest.picks)
-    )
-    if nothing_matched:
-        rendered = service.renderer.render_nothing(subscriber, digest.date, links)
+    paper_ids = tuple(pick.paper.id for pick in digest.picks)
+    tokens = service.links.tokens_for(subscriber)
+    links = service.links.links_from(tokens, digest.date, paper_ids)
+    if renders is not None:
+        rendered = renders.render(digest, tokens, nothing_matched=nothing_matched)
     else:
-        rendered = service.renderer.render_digest(digest, links)
+        rendered = _render(service, digest, links, nothing_matched)
     domain = service.settings.sender_domain
     data = build_message(
         rendered,

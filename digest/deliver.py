@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from digest.addresses import email_hash
-from digest.compose import compose_digest
+from digest.compose import DigestRenders, compose_digest
 from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
 from digest.service import Service
@@ -96,6 +96,7 @@ async def _deliver(
     )
     in_flight: dict[str, Delivery] = {}
     journal = SendJournal(service.db.engine)
+    renders = DigestRenders(service)
 
     def data_started(message: OutgoingMessage) -> None:
         finished = recorder.take_finals()  # committed with the mark: a crash now leaves them sent
@@ -121,7 +122,7 @@ async def _deliver(
             batch = _load_claimed(service, claimed)
             skipped: list[int] = []
             for row in claimed:
-                message = _compose_row(service, batch, row, now)
+                message = _compose_row(service, batch, row, now, renders)
                 if message is None:
                     skipped.append(row.id)
                     continue
@@ -163,7 +164,11 @@ def _load_claimed(service: Service, claimed: Sequence[Delivery]) -> _ClaimedBatc
 
 
 def _compose_row(
-    service: Service, batch: _ClaimedBatch, row: Delivery, now: dt.datetime
+    service: Service,
+    batch: _ClaimedBatch,
+    row: Delivery,
+    now: dt.datetime,
+    renders: DigestRenders,
 ) -> OutgoingMessage | None:
     """The row's message, or None when its subscriber is no longer confirmed or is suppressed.
 
@@ -178,7 +183,12 @@ def _compose_row(
         return None
     digest = _digest_of(row, subscriber, batch.items[row.id], batch.papers)
     _, message = compose_digest(
-        service, digest, message_id=row.message_id, now=now, nothing_matched=row.kind == "nothing"
+        service,
+        digest,
+        message_id=row.message_id,
+        now=now,
+        nothing_matched=row.kind == "nothing",
+        renders=renders,
     )
     return message
 

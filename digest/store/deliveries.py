@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.models import Pick
@@ -161,7 +162,7 @@ def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[S
             DeliveryItem.relevance,
             DeliveryItem.trending,
             DeliveryItem.topic,
-            DeliveryItem.reasons,
+            cast(DeliveryItem.reasons, Text),  # decoded below, once per distinct value
         )
         .where(DeliveryItem.delivery_id.in_(delivery_ids))
         .order_by(DeliveryItem.delivery_id, DeliveryItem.position)
@@ -177,9 +178,15 @@ def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[S
         reasons,
     ) in session.execute(query):
         grouped[delivery_id].append(
-            StoredPick(paper_id, position, score, relevance, trending, topic, tuple(reasons or ()))
+            StoredPick(paper_id, position, score, relevance, trending, topic, _reasons(reasons))
         )
     return grouped
+
+
+@functools.lru_cache(maxsize=4096)
+def _reasons(stored: str | None) -> tuple[str, ...]:
+    """A pick's reasons from their stored JSON: thousands of picks share a few hundred."""
+    return tuple(json.loads(stored)) if stored else ()
 
 
 @functools.cache

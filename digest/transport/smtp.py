@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import ssl
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Self
 
 import aiosmtplib
 from aiosmtplib import SMTPException, SMTPResponseException, SMTPServerDisconnected
+from aiosmtplib.email import quote_address
 
 from digest.config import SmtpTarget
 from digest.models import OutgoingMessage
@@ -33,6 +35,26 @@ from digest.transport.base import (
 BACKOFF_CODES = frozenset({421, 451, 452})  # the server is busy: every connection waits a while
 _NETWORK_ERRORS = (SMTPException, OSError, TimeoutError)
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
+
+
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+
+
+def smtp_path(address: str) -> str:
+    """'<addr>' for MAIL FROM / RCPT TO, as aiosmtplib's ``quote_address`` makes it.
+
+    A plain address is used as it is; anything else (a display name, non-ASCII) goes through
+    aiosmtplib, which parses it and refuses control characters. Its result is cached, since
+    the sender (usually 'Name <addr>') is the same for every message.
+    """
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return _quoted(address)
+
+
+@functools.lru_cache(maxsize=256)
+def _quoted(address: str) -> str:
+    return quote_address(address)
 
 
 def wire_body(data: bytes) -> bytes:
@@ -184,23 +206,29 @@ class SmtpPool:
         if not message.data.isascii() and smtp.supports_extension("8bitmime"):
             options.append("BODY=8BITMIME")
         encoding = "ascii" if addresses_ascii else "utf-8"
-        step = "MAIL FROM"
-        try:
-            await smtp.mail(message.sender, options=options, encoding=encoding)
-            step = "RCPT TO"
-            await smtp.rcpt(message.recipient, encoding=encoding)
-            step = "DATA"
-            reply = await smtp.execute_command(b"DATA")
-        except SMTPResponseException as exc:
-            return await self._refused(connection, message, step, exc.code, exc.message, False)
-        except _NETWORK_ERRORS as exc:
-            smtp.close()
-            return _result(message, "temporary", None, f"{step}: {_describe(exc)}", started=False)
-        except ValueError as exc:  # a control character in an address: never sent
-            await self._reset(connection)
-            return _result(message, "permanent", None, f"{step}: {exc}", started=False)
-        if reply.code != 354:
-            return await self._refused(connection, message, step, reply.code, reply.message, False)
+        commands = (
+            ("MAIL FROM", b"MAIL", b"FROM:", message.sender, options, (250,)),
+            ("RCPT TO", b"RCPT", b"TO:", message.recipient, (), (250, 251)),
+            ("DATA", b"DATA", None, "", (), (354,)),
+        )
+        for step, verb, prefix, address, extra, expected in commands:
+            try:
+                arguments = [] if prefix is None else [prefix + smtp_path(address).encode(encoding)]
+                arguments += [option.encode("ascii") for option in extra]
+                reply = await smtp.execute_command(verb, *arguments)
+            except SMTPResponseException as exc:
+                return await self._refused(connection, message, step, exc.code, exc.message, False)
+            except _NETWORK_ERRORS as exc:
+                smtp.close()
+                detail = f"{step}: {_describe(exc)}"
+                return _result(message, "temporary", None, detail, started=False)
+            except ValueError as exc:  # a control character in an address: never sent
+                await self._reset(connection)
+                return _result(message, "permanent", None, f"{step}: {exc}", started=False)
+            if reply.code not in expected:
+                return await self._refused(
+                    connection, message, step, reply.code, reply.message, False
+                )
         return None
 
     async def _send_body(self, connection: _Connection, message: OutgoingMessage) -> SendResult:

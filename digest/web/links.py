@@ -28,10 +28,18 @@ LABELS = {"more": "More like this", "less": "Less like this"}
 
 
 async def record_feedback(request: Request) -> Response:
-    """GET asks (link scanners must not vote); POST records the click."""
+    """GET asks (link scanners must not vote); POST records the click.
+
+    The token names the subscriber; the paper and the direction are in the path
+    (``/feedback/TOKEN/PAPER/more``), so one token serves every link of an email. Links sent
+    before that carry both in the token (``/feedback/TOKEN``) and keep working.
+    """
     token = request.path_params["token"]
     claims, subscriber = verify_link(request, "feedback", token)
-    paper_id, direction = claims.extra.get("p"), claims.extra.get("d")
+    if "paper_id" in request.path_params:
+        paper_id, direction = request.path_params["paper_id"], request.path_params["direction"]
+    else:
+        paper_id, direction = claims.extra.get("p"), claims.extra.get("d")
     if not isinstance(paper_id, int) or direction not in LABELS:
         raise LinkRejected("this link is not valid")
     ctx = web(request)
@@ -56,4 +64,9 @@ async def record_feedback(request: Request) -> Response:
 
 routes = [
     Route("/feedback/{token}", record_feedback, methods=["GET", "HEAD", "POST"]),
+    Route(
+        "/feedback/{token}/{paper_id:int}/{direction}",
+        record_feedback,
+        methods=["GET", "HEAD", "POST"],
+    ),
 ]

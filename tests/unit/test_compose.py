@@ -1,0 +1,73 @@
+"""Composing a digest with shared renderings gives the same bytes as rendering it afresh."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from digest.compose import DigestRenders, compose_digest
+from digest.models import Digest, Subscriber
+from digest.service import Service
+from digest.store.db import Database
+from tests.conftest import make_settings
+from tests.unit.test_render import make_digest
+
+NOW = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def sqlite_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    monkeypatch.setattr("digest.tokens.time.time", lambda: 1_790_000_000.0)  # one token stamp
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    Database(url).upgrade()
+    service = Service.open(make_settings(url, tmp_path))
+    yield service
+    service.close()
+
+
+def reader(digest: Digest, number: int) -> Digest:
+    subscriber: Subscriber = dataclasses.replace(
+        digest.subscriber, id=100 + number, email=f"reader{number}@example.org"
+    )
+    return dataclasses.replace(digest, subscriber=subscriber)
+
+
+@pytest.mark.parametrize("nothing_matched", [False, True])
+def test_shared_renderings_give_each_subscriber_the_bytes_of_a_fresh_render(
+    sqlite_service: Service, nothing_matched: bool
+) -> None:
+    renders = DigestRenders(sqlite_service)
+    for number in range(3):  # the first renders, the others reuse it with their own tokens
+        digest = reader(make_digest(), number)
+        fresh, fresh_message = compose_digest(
+            sqlite_service, digest, message_id="<m@x>", now=NOW, nothing_matched=nothing_matched
+        )
+        shared, shared_message = compose_digest(
+            sqlite_service,
+            digest,
+            message_id="<m@x>",
+            now=NOW,
+            nothing_matched=nothing_matched,
+            renders=renders,
+        )
+        assert shared == fresh
+        assert shared_message.data == fresh_message.data
+        token = sqlite_service.links.tokens_for(digest.subscriber).manage
+        assert token in shared.html and token in shared.text
+
+
+def test_a_different_digest_is_rendered_anew(sqlite_service: Service) -> None:
+    renders = DigestRenders(sqlite_service, size=1)
+    digest = make_digest()
+    other = dataclasses.replace(digest, picks=digest.picks[:3], overflow=())
+    for current in (digest, other, digest):  # size 1: each one pushes the other out
+        shared = renders.render(
+            current, sqlite_service.links.tokens_for(current.subscriber), nothing_matched=False
+        )
+        fresh, _ = compose_digest(sqlite_service, current, message_id="<m@x>", now=NOW)
+        assert shared == fresh
+    assert shared.html.count("More like this") == len(digest.picks)
