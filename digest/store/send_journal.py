@@ -10,6 +10,7 @@ by the columns' own bind processors, so the rows read back exactly as if the ORM
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -66,16 +67,23 @@ class SendJournal:
             self._connection = self._engine.raw_connection()
         connection = self._connection
         try:
-            cursor = connection.cursor()
-            for outcome in finished:
-                cursor.execute(self._final.sql, self._final.parameters(outcome.values(now)))
-            mark = {"delivery_id": delivery_id, "now": now}
-            cursor.execute(self._mark.sql, self._mark.parameters(mark))
-            cursor.close()
-            connection.commit()
+            with self._batch(connection):
+                cursor = connection.cursor()
+                for outcome in finished:
+                    cursor.execute(self._final.sql, self._final.parameters(outcome.values(now)))
+                mark = {"delivery_id": delivery_id, "now": now}
+                cursor.execute(self._mark.sql, self._mark.parameters(mark))
+                cursor.close()
+                connection.commit()
         except BaseException:
             self.close(invalidate=True)
             raise
+
+    @staticmethod
+    def _batch(connection: Any) -> contextlib.AbstractContextManager[Any]:
+        """psycopg's pipeline mode: the statements and the commit in one round trip."""
+        pipeline = getattr(connection.driver_connection, "pipeline", None)
+        return pipeline() if pipeline is not None else contextlib.nullcontext()
 
     def close(self, *, invalidate: bool = False) -> None:
         if self._connection is not None:
