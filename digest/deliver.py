@@ -19,6 +19,8 @@ import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from digest.addresses import email_hash
 from digest.compose import DigestRenders, compose_digest
 from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
@@ -97,6 +99,7 @@ async def _deliver(
     in_flight: dict[str, Delivery] = {}
     journal = SendJournal(service.db.engine)
     renders = DigestRenders(service)
+    reads = _RunReads()
 
     def data_started(message: OutgoingMessage) -> None:
         finished = recorder.take_finals()  # committed with the mark: a crash now leaves them sent
@@ -119,7 +122,7 @@ async def _deliver(
                     return
                 await asyncio.sleep(POLL_INTERVAL)
                 continue
-            batch = _load_claimed(service, claimed)
+            batch = _load_claimed(service, claimed, reads)
             skipped: list[int] = []
             for row in claimed:
                 message = _compose_row(service, batch, row, now, renders)
@@ -150,14 +153,35 @@ class _ClaimedBatch:
     suppressed: frozenset[str]
 
 
-def _load_claimed(service: Service, claimed: Sequence[Delivery]) -> _ClaimedBatch:
+class _RunReads:
+    """Editions and papers read during one run, so each batch reads only what is new to it.
+
+    Editions never change. A paper edited during the run keeps the version first read, as
+    the rendering cache would show it anyway. Both are dropped when they grow past ``limit``.
+    """
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.editions: dict[int, list[StoredPick]] = {}
+        self.papers: dict[int, Paper] = {}
+        self._limit = limit
+
+    def load(self, session: Session, claimed: Sequence[Delivery]) -> None:
+        for known in (self.editions, self.papers):
+            if len(known) > self._limit:
+                known.clear()
+        wanted = {row.edition_id for row in claimed if row.edition_id is not None}
+        self.editions.update(deliveries.edition_picks(session, wanted - self.editions.keys()))
+        paper_ids = {pick.paper_id for e in wanted for pick in self.editions[e]}
+        self.papers.update(papers.papers_by_ids(session, paper_ids - self.papers.keys()))
+
+
+def _load_claimed(service: Service, claimed: Sequence[Delivery], reads: _RunReads) -> _ClaimedBatch:
     with service.db.session() as session:
-        items = deliveries.items_for(session, [row.id for row in claimed])
-        paper_ids = {item.paper_id for rows in items.values() for item in rows}
+        reads.load(session, claimed)
         rows = deliveries.subscriber_rows(session, [row.subscriber_id for row in claimed])
         return _ClaimedBatch(
-            items=items,
-            papers=papers.papers_by_ids(session, paper_ids),
+            items={row.id: reads.editions.get(row.edition_id or 0, []) for row in claimed},
+            papers=reads.papers,
             subscribers={sid: subscribers.to_subscriber(row) for sid, row in rows.items()},
             suppressed=frozenset(subscribers.suppressed_hashes(session)),
         )

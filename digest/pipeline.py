@@ -153,6 +153,7 @@ def plan_digests(
         have = deliveries.dates_with_delivery(session, date)
         suppressed = subscribers.suppressed_hashes(session)
     context = ranking_context(service, date, window_days)
+    editions: dict[planning.EditionKey, int] = {}  # picks recorded so far, shared across chunks
     for start in range(0, len(targets if targets is not None else ids), PLAN_CHUNK):
         if targets is not None:
             chunk = list(targets[start : start + PLAN_CHUNK])
@@ -165,7 +166,7 @@ def plan_digests(
                 report.already_had += 1
             elif subscriber.state == "confirmed" and email_hash(subscriber.email) not in suppressed:
                 eligible.append(subscriber)
-        _plan_chunk(service, context, eligible, report, now=now, dry_run=dry_run)
+        _plan_chunk(service, context, eligible, report, editions, now=now, dry_run=dry_run)
     return report
 
 
@@ -174,6 +175,7 @@ def _plan_chunk(
     context: RankingContext,
     chunk: Sequence[Subscriber],
     report: PlanReport,
+    editions: dict[planning.EditionKey, int],
     *,
     now: dt.datetime,
     dry_run: bool,
@@ -228,7 +230,7 @@ def _plan_chunk(
     for start in range(0, len(plans), RECORD_CHUNK):  # short write transactions: senders
         with service.db.session() as session:  # waiting on SQLite's write lock stall less
             part = plans[start : start + RECORD_CHUNK]
-            recorded |= planning.record_planned_many(session, part, now=now)
+            recorded |= planning.record_planned_many(session, part, now=now, editions=editions)
     report.planned += len(recorded)
     report.already_had += len(plans) - len(recorded)
     report.nothing_notes += sum(p.kind == "nothing" for p in plans if p.subscriber_id in recorded)

@@ -79,15 +79,19 @@ class Database:
         except OperationalError as exc:
             raise DigestError(f"cannot open the database {self.safe_url}: {exc.orig}") from None
 
-    def upgrade(self) -> tuple[str | None, str | None]:
-        """Bring the schema to head; returns (revision before, revision after)."""
+    def upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
+        """Bring the schema to ``revision``; returns (revision before, revision after)."""
         if self.is_sqlite:
             path = self.engine.url.database
             if path and path != ":memory:":
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         before = self.current_revision()
-        command.upgrade(self._alembic_config(), "head")
+        command.upgrade(self._alembic_config(), revision)
         return before, self.current_revision()
+
+    def downgrade(self, revision: str) -> None:
+        """Take the schema back to ``revision``, keeping the data the migrations can carry."""
+        command.downgrade(self._alembic_config(), revision)
 
     def require_current_schema(self) -> None:
         """Refuse to work on a database whose schema is behind the code."""

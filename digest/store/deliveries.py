@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Text, bindparam, cast, exists, func, or_, sel
 from sqlalchemy.orm import Session
 
 from digest.models import Pick
-from digest.store.schema import Delivery, DeliveryItem, SubscriberRow
+from digest.store.schema import Delivery, EditionItem, SubscriberRow
 
 OPEN_STATES = ("pending", "deferred")
 # A paper counts as sent to a subscriber unless its delivery failed for good.
@@ -50,9 +50,9 @@ def dates_with_delivery(session: Session, date: dt.date) -> set[int]:
 
 def sent_paper_ids(session: Session, subscriber_id: int) -> set[int]:
     query = (
-        select(DeliveryItem.paper_id)
-        .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
-        .where(DeliveryItem.subscriber_id == subscriber_id, Delivery.state.in_(HOLDS_PAPERS))
+        select(EditionItem.paper_id)
+        .join(Delivery, Delivery.edition_id == EditionItem.edition_id)
+        .where(Delivery.subscriber_id == subscriber_id, Delivery.state.in_(HOLDS_PAPERS))
     )
     return set(session.scalars(query))
 
@@ -151,24 +151,35 @@ class StoredPick:
 
 
 def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[StoredPick]]:
-    """Each delivery's picks in order; plain values, not ORM objects (a batch has thousands)."""
-    grouped: dict[int, list[StoredPick]] = {i: [] for i in delivery_ids}
+    """Each delivery's picks in order (none for a "nothing matched" note)."""
+    query = select(Delivery.id, Delivery.edition_id).where(Delivery.id.in_(delivery_ids))
+    editions = {delivery_id: edition_id for delivery_id, edition_id in session.execute(query)}
+    picks = edition_picks(session, {e for e in editions.values() if e is not None})
+    return {d: list(picks.get(editions.get(d) or 0, ())) for d in delivery_ids}
+
+
+def edition_picks(session: Session, edition_ids: Collection[int]) -> dict[int, list[StoredPick]]:
+    """Each edition's picks in order; plain values, not ORM objects (a run reads thousands).
+
+    Editions never change once recorded, so a caller may keep these for as long as it likes.
+    """
+    grouped: dict[int, list[StoredPick]] = {i: [] for i in edition_ids}
     query = (
         select(
-            DeliveryItem.delivery_id,
-            DeliveryItem.paper_id,
-            DeliveryItem.position,
-            DeliveryItem.score,
-            DeliveryItem.relevance,
-            DeliveryItem.trending,
-            DeliveryItem.topic,
-            cast(DeliveryItem.reasons, Text),  # decoded below, once per distinct value
+            EditionItem.edition_id,
+            EditionItem.paper_id,
+            EditionItem.position,
+            EditionItem.score,
+            EditionItem.relevance,
+            EditionItem.trending,
+            EditionItem.topic,
+            cast(EditionItem.reasons, Text),  # decoded below, once per distinct value
         )
-        .where(DeliveryItem.delivery_id.in_(delivery_ids))
-        .order_by(DeliveryItem.delivery_id, DeliveryItem.position)
+        .where(EditionItem.edition_id.in_(grouped))
+        .order_by(EditionItem.edition_id, EditionItem.position)
     )
     for (
-        delivery_id,
+        edition_id,
         paper_id,
         position,
         score,
@@ -177,7 +188,7 @@ def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[S
         topic,
         reasons,
     ) in session.execute(query):
-        grouped[delivery_id].append(
+        grouped[edition_id].append(
             StoredPick(paper_id, position, score, relevance, trending, topic, _reasons(reasons))
         )
     return grouped

@@ -1,29 +1,30 @@
 """What planning one digest date reads and writes, a chunk of subscribers at a time.
 
-Planning used to load every subscriber at once and write one delivery per transaction; here it
-walks subscriber ids in chunks, reads each chunk's already-sent papers in one query and writes a
-chunk's deliveries and picks as two batched INSERTs, so memory stays flat and the database sees a
-few statements per chunk instead of a few per subscriber.
+Planning walks subscriber ids in chunks, reads each chunk's already-sent papers in one query and
+writes a chunk's deliveries as one batched INSERT, so memory stays flat and the database sees a
+few statements per chunk instead of a few per subscriber. Picks are written once per edition
+(each distinct digest of the run), not once per subscriber.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from digest.models import Subscriber
+from digest.models import Pick, Subscriber
 from digest.store.deliveries import HOLDS_PAPERS, PlannedDelivery
-from digest.store.schema import Delivery, DeliveryItem, SubscriberRow
+from digest.store.schema import Delivery, Edition, EditionItem, SubscriberRow
 from digest.store.subscribers import to_subscriber
 
-_ITEMS: Table = DeliveryItem.__table__  # type: ignore[assignment]
+_ITEMS: Table = EditionItem.__table__  # type: ignore[assignment]
 
 
 def confirmed_subscriber_ids(session: Session) -> list[int]:
@@ -40,29 +41,50 @@ def sent_paper_ids_many(session: Session, subscriber_ids: Sequence[int]) -> dict
     """Per subscriber, the papers already held by one of their deliveries (see sent_paper_ids)."""
     sent: dict[int, set[int]] = {sid: set() for sid in subscriber_ids}
     query = (
-        select(DeliveryItem.subscriber_id, DeliveryItem.paper_id)
-        .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
-        .where(DeliveryItem.subscriber_id.in_(subscriber_ids), Delivery.state.in_(HOLDS_PAPERS))
+        select(Delivery.subscriber_id, EditionItem.paper_id)
+        .join(Delivery, Delivery.edition_id == EditionItem.edition_id)
+        .where(Delivery.subscriber_id.in_(subscriber_ids), Delivery.state.in_(HOLDS_PAPERS))
     )
     for subscriber_id, paper_id in session.execute(query):
         sent[subscriber_id].add(paper_id)
     return sent
 
 
-def record_planned_many(
-    session: Session, plans: Sequence[PlannedDelivery], *, now: dt.datetime
-) -> set[int]:
-    """Write the deliveries and picks of ``plans``; the subscriber ids whose rows are new.
+EditionKey = tuple[tuple[Any, ...], ...]
 
-    A (subscriber, date) that already has a row, perhaps recorded by another process meanwhile,
-    is left alone (INSERT .. ON CONFLICT DO NOTHING). Nothing is read before the INSERT, so on
-    SQLite the transaction starts by taking the write lock and never has to upgrade a stale
-    read snapshot ("database is locked" at once, whatever the busy timeout).
+
+def edition_key(picks: Sequence[Pick]) -> EditionKey:
+    """What makes two digests' picks the same edition."""
+    return tuple(
+        (p.paper.id, p.paper.version, p.topic, p.reasons, p.score, p.relevance, p.trending)
+        for p in picks
+    )
+
+
+def record_planned_many(
+    session: Session,
+    plans: Sequence[PlannedDelivery],
+    *,
+    now: dt.datetime,
+    editions: dict[EditionKey, int],
+) -> set[int]:
+    """Write the deliveries of ``plans``; the subscriber ids whose rows are new.
+
+    ``editions`` maps the picks already recorded in this run to their edition; picks not in it
+    become new editions, added to it. A (subscriber, date) that already has a row, perhaps
+    recorded by another process meanwhile, is left alone (INSERT .. ON CONFLICT DO NOTHING).
+    Nothing is read before the INSERTs, so on SQLite the transaction starts by taking the write
+    lock and never has to upgrade a stale read snapshot ("database is locked" at once,
+    whatever the busy timeout).
     """
     if not plans:
         return set()
     dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    keys = [edition_key(plan.picks) if plan.picks else None for plan in plans]
+    new = {key: plan for key, plan in zip(keys, plans, strict=True) if key and key not in editions}
+    if new:
+        _record_editions(session, list(new.items()), editions, now, dialect)
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     rows = [
         dict(
             subscriber_id=plan.subscriber_id,
@@ -73,45 +95,59 @@ def record_planned_many(
             message_id=plan.message_id,
             overflow=[list(o) for o in plan.overflow],
             themes=list(plan.themes),
+            edition_id=editions[key] if key else None,
             created_at=now,
             updated_at=now,
             next_attempt_at=now,
         )
-        for plan in plans
+        for key, plan in zip(keys, plans, strict=True)
     ]
     statement = (
-        insert(Delivery)
+        upsert(Delivery)
         .on_conflict_do_nothing(index_elements=["subscriber_id", "digest_date"])
-        .returning(Delivery.id, Delivery.subscriber_id)
+        .returning(Delivery.subscriber_id)
     )
-    delivery_ids = {sid: delivery_id for delivery_id, sid in session.execute(statement, rows)}
+    return set(session.scalars(statement, rows))
+
+
+def _record_editions(
+    session: Session,
+    new: Sequence[tuple[EditionKey, PlannedDelivery]],
+    editions: dict[EditionKey, int],
+    now: dt.datetime,
+    dialect: str,
+) -> None:
+    statement = insert(Edition).returning(Edition.id, sort_by_parameter_order=True)
+    rows = [dict(digest_date=plan.date, created_at=now) for _, plan in new]
+    ids = list(session.scalars(statement, rows))
     items = [  # in _ITEM_COLUMNS order
         (
-            delivery_ids[plan.subscriber_id],
-            pick.paper.id,
-            plan.subscriber_id,
+            edition_id,
             position,
+            pick.paper.id,
             pick.score,
             pick.relevance,
             pick.trending,
             pick.topic,
-            json.dumps(list(pick.reasons)),  # as the ORM's JSON type writes it
+            _reasons_json(pick.reasons),  # as the ORM's JSON type writes it
             pick.paper.version,
         )
-        for plan in plans
-        if plan.subscriber_id in delivery_ids
+        for edition_id, (_, plan) in zip(ids, new, strict=True)
         for position, pick in enumerate(plan.picks)
     ]
-    if items:
-        _write_items(session, items, dialect)
-    return set(delivery_ids)
+    _write_items(session, items, dialect)
+    editions.update((key, edition_id) for edition_id, (key, _) in zip(ids, new, strict=True))
+
+
+@functools.lru_cache(maxsize=4096)
+def _reasons_json(reasons: tuple[str, ...]) -> str:
+    return json.dumps(list(reasons))
 
 
 _ITEM_COLUMNS = (
-    "delivery_id",
-    "paper_id",
-    "subscriber_id",
+    "edition_id",
     "position",
+    "paper_id",
     "score",
     "relevance",
     "trending",
@@ -124,8 +160,8 @@ _ITEM_COLUMNS = (
 def _write_items(session: Session, items: Sequence[tuple[Any, ...]], dialect: str) -> None:
     """The picks straight to the driver, in the session's transaction.
 
-    A large run records ten picks per subscriber; through SQLAlchemy's executemany the
-    per-row parameter handling cost more than ranking them. PostgreSQL gets COPY, SQLite the
+    Through SQLAlchemy's executemany the per-row parameter handling of a large run's picks
+    cost more than ranking them. PostgreSQL gets COPY, SQLite the
     driver's own executemany.
     """
     driver: Any = session.connection().connection.driver_connection

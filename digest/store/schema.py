@@ -159,6 +159,7 @@ class Delivery(Base):
     message_id: Mapped[str] = mapped_column(String(255))
     overflow: Mapped[list[Any]] = mapped_column(JSON, default=list)
     themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id"), index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     data_started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
@@ -168,16 +169,28 @@ class Delivery(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
-class DeliveryItem(Base):
-    """A paper chosen for a delivery, with the score and reasons it had then."""
+class Edition(Base):
+    """One digest as planned for a date: its picks, shared by every delivery that got it.
 
-    __tablename__ = "delivery_items"
-    __table_args__ = (UniqueConstraint("delivery_id", "paper_id", name="uq_delivery_item"),)
+    Subscribers with the same profile and history get the same picks, so a run records one
+    edition for each distinct digest rather than ten picks per subscriber.
+    """
+
+    __tablename__ = "editions"
     id: Mapped[int] = mapped_column(primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    digest_date: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class EditionItem(Base):
+    """A paper chosen for an edition, with the score and reasons it had then."""
+
+    __tablename__ = "edition_items"
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
-    subscriber_id: Mapped[int] = mapped_column(Integer, index=True)
-    position: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     relevance: Mapped[float] = mapped_column(Float, default=0.0)
     trending: Mapped[float] = mapped_column(Float, default=0.0)
@@ -210,7 +223,8 @@ class Run(Base):
 __all__ = [
     "Base",
     "Delivery",
-    "DeliveryItem",
+    "Edition",
+    "EditionItem",
     "Feedback",
     "KeyValue",
     "PaperRow",

@@ -13,7 +13,7 @@ from digest import pipeline
 from digest.models import Topic
 from digest.service import Service
 from digest.store import papers, subscribers
-from digest.store.schema import Delivery, DeliveryItem, PaperRow
+from digest.store.schema import Delivery, EditionItem, PaperRow
 from tests.unit.web_support import (
     BASE,
     NOW,
@@ -102,7 +102,7 @@ def test_the_feed_carries_every_paper_of_the_delivered_digests(
     parsed = feedparser.parse(response.content)
     assert not parsed.bozo, parsed.get("bozo_exception")
     with service.db.session() as session:
-        sent = session.query(DeliveryItem).count()
+        sent = session.query(EditionItem).count()  # one subscriber: one edition
     assert sent >= 1 and len(parsed.entries) == sent
     assert all(e.id.startswith("tag:") for e in parsed.entries)
     assert parsed.feed.links[0].href == feed_url[1]
