@@ -101,10 +101,10 @@ async def _deliver(
     renders = DigestRenders(service)
     reads = _RunReads()
 
-    def data_started(message: OutgoingMessage) -> None:
+    async def data_started(message: OutgoingMessage) -> None:
         finished = recorder.take_finals()  # committed with the mark: a crash now leaves them sent
-        journal.data_started(in_flight[message.message_id].id, finished, now)  # durable before
-        recorder.count_finals(finished)  # the body goes out
+        await journal.data_started(in_flight[message.message_id].id, finished, now)  # durable
+        recorder.count_finals(finished)  # before the body goes out
 
     def finished(result: SendResult) -> None:
         row = in_flight.pop(result.message_id)
@@ -139,7 +139,7 @@ async def _deliver(
                 claimed_messages(), on_data_start=data_started, on_result=finished
             )
     finally:
-        journal.close()
+        await journal.aclose()
         recorder.flush()
 
 

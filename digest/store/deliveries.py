@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Text, bindparam, cast, exists, func, or_, sel
 from sqlalchemy.orm import Session
 
 from digest.models import Pick
+from digest.store.db import one_of
 from digest.store.schema import Delivery, EditionItem, SubscriberRow
 
 OPEN_STATES = ("pending", "deferred")
@@ -128,12 +129,16 @@ def claim_due(
     ids = list(session.scalars(claim))
     if not ids:
         return []
-    return list(session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)))
+    return list(
+        session.scalars(
+            select(Delivery).where(one_of(session, Delivery.id, ids)).order_by(Delivery.id)
+        )
+    )
 
 
 def subscriber_rows(session: Session, subscriber_ids: Sequence[int]) -> dict[int, SubscriberRow]:
     """The subscribers of a claimed batch, in one query."""
-    query = select(SubscriberRow).where(SubscriberRow.id.in_(subscriber_ids))
+    query = select(SubscriberRow).where(one_of(session, SubscriberRow.id, subscriber_ids))
     return {row.id: row for row in session.scalars(query)}
 
 
@@ -152,7 +157,9 @@ class StoredPick:
 
 def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[StoredPick]]:
     """Each delivery's picks in order (none for a "nothing matched" note)."""
-    query = select(Delivery.id, Delivery.edition_id).where(Delivery.id.in_(delivery_ids))
+    query = select(Delivery.id, Delivery.edition_id).where(
+        one_of(session, Delivery.id, delivery_ids)
+    )
     editions = {delivery_id: edition_id for delivery_id, edition_id in session.execute(query)}
     picks = edition_picks(session, {e for e in editions.values() if e is not None})
     return {d: list(picks.get(editions.get(d) or 0, ())) for d in delivery_ids}
@@ -175,7 +182,7 @@ def edition_picks(session: Session, edition_ids: Collection[int]) -> dict[int, l
             EditionItem.topic,
             cast(EditionItem.reasons, Text),  # decoded below, once per distinct value
         )
-        .where(EditionItem.edition_id.in_(grouped))
+        .where(one_of(session, EditionItem.edition_id, grouped))
         .order_by(EditionItem.edition_id, EditionItem.position)
     )
     for (

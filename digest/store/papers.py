@@ -14,6 +14,7 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from digest.models import Paper, TrendSignal
+from digest.store.db import one_of
 from digest.store.paper_merge import CHUNK, MergeCounts, merge_feed_items
 from digest.store.schema import PaperRow, Sighting
 
@@ -90,7 +91,9 @@ def papers_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Paper]:
     rows: list[PaperRow] = []
     for start in range(0, len(ids), CHUNK):
         rows.extend(
-            session.scalars(select(PaperRow).where(PaperRow.id.in_(ids[start : start + CHUNK])))
+            session.scalars(
+                select(PaperRow).where(one_of(session, PaperRow.id, ids[start : start + CHUNK]))
+            )
         )
     return {paper.id: paper for paper in to_papers(session, rows)}
 

@@ -14,12 +14,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from digest.models import Pick, Subscriber
+from digest.store.db import one_of
 from digest.store.deliveries import HOLDS_PAPERS, PlannedDelivery
 from digest.store.schema import Delivery, Edition, EditionItem, SubscriberRow
 from digest.store.subscribers import to_subscriber
@@ -33,7 +33,7 @@ def confirmed_subscriber_ids(session: Session) -> list[int]:
 
 
 def subscribers_by_ids(session: Session, subscriber_ids: Sequence[int]) -> list[Subscriber]:
-    query = select(SubscriberRow).where(SubscriberRow.id.in_(subscriber_ids))
+    query = select(SubscriberRow).where(one_of(session, SubscriberRow.id, subscriber_ids))
     return [to_subscriber(row) for row in session.scalars(query.order_by(SubscriberRow.id))]
 
 
@@ -43,7 +43,10 @@ def sent_paper_ids_many(session: Session, subscriber_ids: Sequence[int]) -> dict
     query = (
         select(Delivery.subscriber_id, EditionItem.paper_id)
         .join(Delivery, Delivery.edition_id == EditionItem.edition_id)
-        .where(Delivery.subscriber_id.in_(subscriber_ids), Delivery.state.in_(HOLDS_PAPERS))
+        .where(
+            one_of(session, Delivery.subscriber_id, subscriber_ids),
+            Delivery.state.in_(HOLDS_PAPERS),
+        )
     )
     for subscriber_id, paper_id in session.execute(query):
         sent[subscriber_id].add(paper_id)
@@ -84,7 +87,6 @@ def record_planned_many(
     new = {key: plan for key, plan in zip(keys, plans, strict=True) if key and key not in editions}
     if new:
         _record_editions(session, list(new.items()), editions, now, dialect)
-    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     rows = [
         dict(
             subscriber_id=plan.subscriber_id,
@@ -102,12 +104,50 @@ def record_planned_many(
         )
         for key, plan in zip(keys, plans, strict=True)
     ]
+    if dialect == "postgresql":
+        return _insert_deliveries_postgresql(session, rows)
     statement = (
-        upsert(Delivery)
+        sqlite_insert(Delivery)
         .on_conflict_do_nothing(index_elements=["subscriber_id", "digest_date"])
         .returning(Delivery.subscriber_id)
     )
     return set(session.scalars(statement, rows))
+
+
+_DELIVERY_ARRAYS = {  # column: the array type its values travel as
+    "subscriber_id": "integer[]",
+    "digest_date": "date[]",
+    "kind": "text[]",
+    "state": "text[]",
+    "attempts": "integer[]",
+    "message_id": "text[]",
+    "overflow": "json[]",
+    "themes": "json[]",
+    "edition_id": "integer[]",
+    "created_at": "timestamptz[]",
+    "updated_at": "timestamptz[]",
+    "next_attempt_at": "timestamptz[]",
+}
+_INSERT_DELIVERIES = text(
+    f"INSERT INTO {Delivery.__tablename__} ({', '.join(_DELIVERY_ARRAYS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{column} AS {kind})" for column, kind in _DELIVERY_ARRAYS.items())
+    + ") ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING subscriber_id"
+)
+
+
+def _insert_deliveries_postgresql(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
+    """One INSERT .. SELECT FROM unnest(arrays): a short statement, one parameter per column.
+
+    The multi-row VALUES form has a placeholder per value, so each batch is a new statement
+    that psycopg parses again and PostgreSQL plans again.
+    """
+    columns: dict[str, list[Any]] = {column: [] for column in _DELIVERY_ARRAYS}
+    for row in rows:
+        for column, values in columns.items():
+            value = row[column]
+            values.append(json.dumps(value) if column in ("overflow", "themes") else value)
+    return set(session.scalars(_INSERT_DELIVERIES, columns))
 
 
 def _record_editions(

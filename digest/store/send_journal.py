@@ -1,18 +1,23 @@
 """The send loop's one write per message, "DATA began" plus the outcomes finished since, on a
-bare DBAPI connection.
+bare driver connection.
 
 This commit must happen before each body goes out, so it is the only statement a sending
-process runs per message. Through SQLAlchemy's execution machinery (and psycopg's pipelined
-executemany) it cost more CPU than the SMTP transaction itself on PostgreSQL. Here the
-statements are compiled once by SQLAlchemy for the engine's dialect and their values converted
-by the columns' own bind processors, so the rows read back exactly as if the ORM wrote them.
+process runs per message. Through SQLAlchemy's execution machinery it cost more CPU than the
+SMTP transaction itself on PostgreSQL. Here the statements are compiled once by SQLAlchemy for
+the engine's dialect and their values converted by the columns' own bind processors, so the rows
+read back exactly as if the ORM wrote them.
+
+On PostgreSQL the commit waits for the server's disk, so it goes over an asyncio connection:
+the other SMTP connections keep working meanwhile, and the marks of messages that reach DATA
+while a commit is under way share the next one (group commit). SQLite commits in-process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
@@ -50,45 +55,102 @@ class _Compiled:
         return [bound[name] for name in self._order] if self._order is not None else bound
 
 
+_Mark = tuple[int, Sequence[FinalOutcome], dt.datetime]
+
+
 class SendJournal:
-    """Commits DATA-began marks on a DBAPI connection of its own (reopened after an error)."""
+    """Commits DATA-began marks on a driver connection of its own (reopened after an error)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._mark = _Compiled(data_started_statement(), engine.dialect)
         self._final = _Compiled(final_outcome_statement(), engine.dialect)
+        self._grouped = engine.dialect.name == "postgresql"
         self._connection: Any = None
+        self._waiting: list[_Mark] = []
+        self._committed: asyncio.Future[None] | None = None  # when ``_waiting`` is durable
+        self._committer: asyncio.Task[None] | None = None
 
-    def data_started(
+    async def data_started(
         self, delivery_id: int, finished: Sequence[FinalOutcome], now: dt.datetime
     ) -> None:
         """Commit the finished outcomes and the mark; returns once both are durable."""
+        if not self._grouped:
+            self._commit_now([(delivery_id, finished, now)])
+            return
+        if self._committed is None:
+            self._committed = asyncio.get_running_loop().create_future()
+        committed = self._committed
+        self._waiting.append((delivery_id, finished, now))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting())
+        await asyncio.shield(committed)
+
+    def _statements(self, marks: Sequence[_Mark]) -> Iterator[tuple[str, Any]]:
+        for delivery_id, finished, now in marks:
+            for outcome in finished:
+                yield self._final.sql, self._final.parameters(outcome.values(now))
+            yield self._mark.sql, self._mark.parameters({"delivery_id": delivery_id, "now": now})
+
+    def _commit_now(self, marks: Sequence[_Mark]) -> None:
         if self._connection is None:
             self._connection = self._engine.raw_connection()
         connection = self._connection
         try:
-            with self._batch(connection):
-                cursor = connection.cursor()
-                for outcome in finished:
-                    cursor.execute(self._final.sql, self._final.parameters(outcome.values(now)))
-                mark = {"delivery_id": delivery_id, "now": now}
-                cursor.execute(self._mark.sql, self._mark.parameters(mark))
-                cursor.close()
-                connection.commit()
+            cursor = connection.cursor()
+            for sql, parameters in self._statements(marks):
+                cursor.execute(sql, parameters)
+            cursor.close()
+            connection.commit()
         except BaseException:
-            self.close(invalidate=True)
+            connection.invalidate()
+            self._connection = None
             raise
 
-    @staticmethod
-    def _batch(connection: Any) -> contextlib.AbstractContextManager[Any]:
-        """psycopg's pipeline mode: the statements and the commit in one round trip."""
-        pipeline = getattr(connection.driver_connection, "pipeline", None)
-        return pipeline() if pipeline is not None else contextlib.nullcontext()
-
-    def close(self, *, invalidate: bool = False) -> None:
-        if self._connection is not None:
-            if invalidate:
-                self._connection.invalidate()
+    async def _commit_waiting(self) -> None:
+        """Commit what is waiting, then what came meanwhile, until nothing is left."""
+        while self._waiting:
+            marks, self._waiting = self._waiting, []
+            committed, self._committed = self._committed, None
+            assert committed is not None
+            try:
+                await self._commit_async(marks)
+            except asyncio.CancelledError:
+                committed.cancel()
+                raise
+            except BaseException as exc:  # every waiter of this batch gets the failure
+                committed.set_exception(exc)
+                committed.exception()  # retrieved here, whoever still awaits it
             else:
-                self._connection.close()
+                committed.set_result(None)
+
+    async def _commit_async(self, marks: Sequence[_Mark]) -> None:
+        import psycopg  # only PostgreSQL gets here
+
+        if self._connection is None:
+            url = self._engine.url.set(drivername="postgresql")
+            conninfo = url.render_as_string(hide_password=False)
+            self._connection = await psycopg.AsyncConnection.connect(conninfo)
+        connection = self._connection
+        try:
+            async with connection.pipeline(), connection.cursor() as cursor:
+                for sql, parameters in self._statements(marks):
+                    await cursor.execute(sql, parameters)
+                await connection.commit()
+        except BaseException:
             self._connection = None
+            await connection.close()
+            raise
+
+    async def aclose(self) -> None:
+        if self._committer is not None and not self._committer.done():
+            self._committer.cancel()
+            with contextlib.suppress(BaseException):
+                await self._committer
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if self._grouped:
+            await connection.close()
+        else:
+            connection.close()

@@ -18,7 +18,7 @@ from typing import Literal, Protocol, Self
 from digest.models import OutgoingMessage
 
 Outcome = Literal["sent", "temporary", "permanent", "ambiguous"]
-OnDataStart = Callable[[OutgoingMessage], None]
+OnDataStart = Callable[[OutgoingMessage], Awaitable[None] | None]
 OnResult = Callable[["SendResult"], None]
 Messages = AsyncIterable[OutgoingMessage] | Iterable[OutgoingMessage]
 
@@ -79,6 +79,14 @@ class Transport(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+async def data_starting(message: OutgoingMessage, on_data_start: OnDataStart | None) -> None:
+    """Run the hook (awaited when it returns an awaitable) before the body goes out."""
+    if on_data_start is not None:
+        pending = on_data_start(message)
+        if pending is not None:
+            await pending
 
 
 async def send_concurrently(

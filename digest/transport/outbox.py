@@ -21,7 +21,14 @@ from types import TracebackType
 from typing import Self
 
 from digest.models import OutgoingMessage
-from digest.transport.base import Messages, OnDataStart, OnResult, SendResult, send_concurrently
+from digest.transport.base import (
+    Messages,
+    OnDataStart,
+    OnResult,
+    SendResult,
+    data_starting,
+    send_concurrently,
+)
 
 _UNSAFE = re.compile(r"[^a-z0-9._@+-]+")
 
@@ -81,8 +88,7 @@ class OutboxDir:
         self.path.mkdir(parents=True, exist_ok=True)
         stem = outbox_name(message)
         html = html_part(message.data)
-        if on_data_start is not None:
-            on_data_start(message)
+        await data_starting(message, on_data_start)
         if html is not None:
             _write_atomically(self.path / f"{stem}.html", html.encode("utf-8"))
         eml = self.path / f"{stem}.eml"

@@ -29,6 +29,7 @@ from digest.transport.base import (
     OnResult,
     Outcome,
     SendResult,
+    data_starting,
     send_concurrently,
 )
 
@@ -190,8 +191,7 @@ class SmtpPool:
         refusal = await self._envelope_and_data_command(connection, message)
         if refusal is not None:
             return refusal
-        if on_data_start is not None:
-            on_data_start(message)  # if it raises, the caller closes: no final dot, no mail
+        await data_starting(message, on_data_start)  # if it raises, the caller closes: no mail
         return await self._send_body(connection, message)
 
     async def _envelope_and_data_command(
