@@ -57,6 +57,24 @@ class _Compiled:
 
 _Mark = tuple[int, Sequence[FinalOutcome], dt.datetime]
 
+# PostgreSQL: the finished outcomes (as final_outcome_statement writes them) and the marks (as
+# data_started_statement) in one statement; the ids of the two never overlap.
+_GROUP_COMMIT = """
+WITH finished AS (
+    UPDATE deliveries AS d
+    SET state = f.state, last_code = f.code, last_message = f.message, updated_at = %(now)s,
+        claimed_by = NULL, next_attempt_at = NULL,
+        sent_at = CASE WHEN f.state = 'sent' THEN %(now)s END
+    FROM unnest(%(ids)s::integer[], %(states)s::text[], %(codes)s::integer[],
+                %(messages)s::text[]) AS f (id, state, code, message)
+    WHERE d.id = f.id
+    RETURNING d.id
+)
+UPDATE deliveries
+SET data_started_at = %(now)s, attempts = attempts + 1, updated_at = %(now)s
+WHERE id = ANY(%(marks)s::integer[])
+"""
+
 
 class SendJournal:
     """Commits DATA-began marks on a driver connection of its own (reopened after an error)."""
@@ -125,18 +143,25 @@ class SendJournal:
                 committed.set_result(None)
 
     async def _commit_async(self, marks: Sequence[_Mark]) -> None:
+        """One statement, so one round trip: in autocommit it is its own transaction."""
         import psycopg  # only PostgreSQL gets here
 
         if self._connection is None:
             url = self._engine.url.set(drivername="postgresql")
             conninfo = url.render_as_string(hide_password=False)
-            self._connection = await psycopg.AsyncConnection.connect(conninfo)
+            self._connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
         connection = self._connection
+        finished = [outcome for _, outcomes, _ in marks for outcome in outcomes]
+        parameters = {
+            "now": marks[-1][2],  # the run's clock: the same for every mark
+            "marks": [delivery_id for delivery_id, _, _ in marks],
+            "ids": [outcome.delivery_id for outcome in finished],
+            "states": [outcome.state for outcome in finished],
+            "codes": [outcome.code for outcome in finished],
+            "messages": [outcome.message[:2000] for outcome in finished],
+        }
         try:
-            async with connection.pipeline(), connection.cursor() as cursor:
-                for sql, parameters in self._statements(marks):
-                    await cursor.execute(sql, parameters)
-                await connection.commit()
+            await connection.execute(_GROUP_COMMIT, parameters)
         except BaseException:
             self._connection = None
             await connection.close()
