@@ -25,6 +25,18 @@ depends_on: str | Sequence[str] | None = None
 _PICK_COLUMNS = "paper_id, position, score, relevance, trending, topic, reasons, version"
 
 
+def _pick_columns() -> list[sa.Column[object]]:
+    """What a pick records besides where it belongs (the same in both tables)."""
+    return [
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("relevance", sa.Float(), nullable=False),
+        sa.Column("trending", sa.Float(), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=True),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+    ]
+
+
 def upgrade() -> None:
     op.create_table(
         "editions",
@@ -38,12 +50,7 @@ def upgrade() -> None:
         sa.Column("edition_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("paper_id", sa.Integer(), nullable=False),
-        sa.Column("score", sa.Float(), nullable=False),
-        sa.Column("relevance", sa.Float(), nullable=False),
-        sa.Column("trending", sa.Float(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=True),
-        sa.Column("reasons", sa.JSON(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        *_pick_columns(),
         sa.ForeignKeyConstraint(["edition_id"], ["editions.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("edition_id", "position"),
@@ -97,12 +104,7 @@ def downgrade() -> None:
         sa.Column("paper_id", sa.Integer(), nullable=False),
         sa.Column("subscriber_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("score", sa.Float(), nullable=False),
-        sa.Column("relevance", sa.Float(), nullable=False),
-        sa.Column("trending", sa.Float(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=True),
-        sa.Column("reasons", sa.JSON(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        *_pick_columns(),
         sa.ForeignKeyConstraint(["delivery_id"], ["deliveries.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
