@@ -106,12 +106,13 @@ def compose_digest(
 ) -> tuple[RenderedEmail, OutgoingMessage]:
     """The digest's rendering and wire bytes; ``renders`` shares renderings across a run."""
     subscriber = digest.subscriber
-    paper_ids = tuple(pick.paper.id for pick in digest.picks)
     tokens = service.links.tokens_for(subscriber)
-    links = service.links.links_from(tokens, digest.date, paper_ids)
     if renders is not None:
         rendered = renders.render(digest, tokens, nothing_matched=nothing_matched)
+        links = service.links.links_from(tokens)  # the list headers need only unsubscribe
     else:
+        paper_ids = tuple(pick.paper.id for pick in digest.picks)
+        links = service.links.links_from(tokens, digest.date, paper_ids)
         rendered = _render(service, digest, links, nothing_matched)
     domain = service.settings.sender_domain
     data = build_message(
