@@ -97,17 +97,22 @@ async def _deliver(
         service.db, service.settings, report, now=now, rng=random.Random(), batch=batch_size // 4
     )
     in_flight: dict[str, Delivery] = {}
-    journal = SendJournal(service.db.engine)
+    unmarked: set[str] = set()  # handed to the transport, not yet at DATA nor finished
+    journal = SendJournal(service.db.engine, marks_coming=unmarked.__len__)
     renders = DigestRenders(service)
     reads = _RunReads()
 
     async def data_started(message: OutgoingMessage) -> None:
+        unmarked.discard(message.message_id)
         finished = recorder.take_finals()  # committed with the mark: a crash now leaves them sent
         await journal.data_started(in_flight[message.message_id].id, finished, now)  # durable
         recorder.count_finals(finished)  # before the body goes out
 
     def finished(result: SendResult) -> None:
         row = in_flight.pop(result.message_id)
+        if result.message_id in unmarked:
+            unmarked.discard(result.message_id)
+            journal.nudge()
         recorder.add(Attempt(row.id, row.subscriber_id, row.attempts, result))
 
     async def claimed_messages() -> AsyncIterator[OutgoingMessage]:
@@ -130,6 +135,7 @@ async def _deliver(
                     skipped.append(row.id)
                     continue
                 in_flight[message.message_id] = row
+                unmarked.add(message.message_id)
                 yield message
             _record_skipped(service, skipped, now, report)
 

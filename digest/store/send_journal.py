@@ -76,11 +76,23 @@ WHERE id = ANY(%(marks)s::integer[])
 """
 
 
-class SendJournal:
-    """Commits DATA-began marks on a driver connection of its own (reopened after an error)."""
+LINGER = 0.002  # seconds a commit may wait for the marks of messages already on their way
 
-    def __init__(self, engine: Engine) -> None:
+
+class SendJournal:
+    """Commits DATA-began marks on a driver connection of its own (reopened after an error).
+
+    ``marks_coming`` says how many messages have been handed to the transport but have neither
+    reached DATA nor finished. On PostgreSQL a commit waits (at most ``LINGER``) until those
+    have asked for their marks too, so connections that send side by side share one commit
+    rather than taking turns at the disk; the caller calls :meth:`nudge` when one of them
+    finishes without reaching DATA.
+    """
+
+    def __init__(self, engine: Engine, marks_coming: Callable[[], int] = lambda: 0) -> None:
         self._engine = engine
+        self._marks_coming = marks_coming
+        self._arrival: asyncio.Future[None] | None = None  # set when a mark or nudge comes
         self._mark = _Compiled(data_started_statement(), engine.dialect)
         self._final = _Compiled(final_outcome_statement(), engine.dialect)
         self._grouped = engine.dialect.name == "postgresql"
@@ -100,9 +112,28 @@ class SendJournal:
             self._committed = asyncio.get_running_loop().create_future()
         committed = self._committed
         self._waiting.append((delivery_id, finished, now))
+        self.nudge()
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_waiting())
         await asyncio.shield(committed)
+
+    def nudge(self) -> None:
+        """Something ``marks_coming`` counts has changed: a lingering commit looks again."""
+        arrival, self._arrival = self._arrival, None
+        if arrival is not None and not arrival.done():
+            arrival.set_result(None)
+
+    async def _linger(self) -> None:
+        """Wait until no mark is on its way, or ``LINGER`` has passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINGER
+        while self._marks_coming() > 0 and loop.time() < deadline:
+            arrival = self._arrival = loop.create_future()
+            timer = loop.call_at(deadline, self.nudge)
+            try:
+                await arrival
+            finally:
+                timer.cancel()
 
     def _statements(self, marks: Sequence[_Mark]) -> Iterator[tuple[str, Any]]:
         for delivery_id, finished, now in marks:
@@ -128,6 +159,7 @@ class SendJournal:
     async def _commit_waiting(self) -> None:
         """Commit what is waiting, then what came meanwhile, until nothing is left."""
         while self._waiting:
+            await self._linger()
             marks, self._waiting = self._waiting, []
             committed, self._committed = self._committed, None
             assert committed is not None
