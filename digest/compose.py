@@ -127,8 +127,13 @@ def compose_digest(
         feedback_id=feedback_id(digest, domain, "nothing" if nothing_matched else "digest"),
     )
     settings = service.settings
-    if settings.dkim_key_file and settings.dkim_selector:
+    signed = bool(settings.dkim_key_file and settings.dkim_selector)
+    if signed:
         data = signer_from_file(settings.dkim_key_file, settings.dkim_selector, domain).sign(data)
     return rendered, OutgoingMessage(
-        sender=service.settings.from_, recipient=subscriber.email, message_id=message_id, data=data
+        sender=service.settings.from_,
+        recipient=subscriber.email,
+        message_id=message_id,
+        data=data,
+        crlf_only=not signed,  # as digest.mime writes it; a signer's header is not checked
     )

@@ -169,9 +169,14 @@ class RenderedEmail:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A message ready for the wire: envelope plus the exact bytes."""
+    """A message ready for the wire: envelope plus the exact bytes.
+
+    ``crlf_only`` promises that every line of ``data`` ends in CRLF, as :mod:`digest.mime`
+    writes them, so the SMTP transport need not scan the message to normalise line ends.
+    """
 
     sender: str
     recipient: str
     message_id: str
     data: bytes
+    crlf_only: bool = False

@@ -58,15 +58,16 @@ def _quoted(address: str) -> str:
     return quote_address(address)
 
 
-def wire_body(data: bytes) -> bytes:
+def wire_body(data: bytes, crlf_only: bool = False) -> bytes:
     """The message as it travels after DATA: CRLF line ends, leading dots doubled, final dot.
 
-    Messages built by :mod:`digest.mime` already have CRLF ends; counting (C speed) finds that
-    out, so the regular expression runs only on other input.
+    ``crlf_only`` data (built by :mod:`digest.mime`) is taken as it is. Other data is counted
+    (C speed) first, so the regular expression runs only when some line end is not CRLF.
     """
-    crlf = data.count(b"\r\n")
-    if data.count(b"\r") != crlf or data.count(b"\n") != crlf:
-        data = _LINE_ENDINGS.sub(b"\r\n", data)
+    if not crlf_only:
+        crlf = data.count(b"\r\n")
+        if data.count(b"\r") != crlf or data.count(b"\n") != crlf:
+            data = _LINE_ENDINGS.sub(b"\r\n", data)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     data = data.replace(b"\r\n.", b"\r\n..")  # every line end is CRLF now
@@ -237,7 +238,7 @@ class SmtpPool:
         try:
             if smtp.protocol is None:
                 raise SMTPServerDisconnected("Connection lost")
-            smtp.protocol.write(wire_body(message.data))
+            smtp.protocol.write(wire_body(message.data, message.crlf_only))
             reply = await smtp.protocol.read_response(timeout=self._timeout)
         except SMTPResponseException as exc:
             return await self._refused(connection, message, step, exc.code, exc.message, True)

@@ -53,7 +53,11 @@ def account_message(
         feedback_id=f"{now.date().isoformat()}:{recipient.id}:{kind}:{domain}",
     )
     return OutgoingMessage(
-        sender=settings.from_, recipient=recipient.email, message_id=message_id, data=data
+        sender=settings.from_,
+        recipient=recipient.email,
+        message_id=message_id,
+        data=data,
+        crlf_only=True,  # as digest.mime writes it
     )
 
 

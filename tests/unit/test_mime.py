@@ -210,6 +210,17 @@ def both_builders(rendered: RenderedEmail, name: str) -> tuple[EmailMessage, Ema
     return parse(fast), parse(reference)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    pieces=st.lists(st.one_of(line_text, st.sampled_from(["\r", "\n", "\r\n", "\n\r"])))
+)
+def test_every_line_ends_in_crlf_whatever_line_ends_the_rendering_has(pieces: list[str]) -> None:
+    """What OutgoingMessage.crlf_only promises the transport, which then skips normalising."""
+    body = "".join(pieces)
+    data = build(RenderedEmail(subject="s", html=f"<p>{body}</p>", text=body))
+    assert b"\r" not in data.replace(b"\r\n", b"") and b"\n" not in data.replace(b"\r\n", b"")
+
+
 @settings(max_examples=200, deadline=None)
 @given(title=line_text, name=names, lines=st.lists(body_lines, max_size=6))
 def test_hand_built_message_parses_like_the_stdlib_one(
