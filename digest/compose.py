@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 
 from digest.dkim_sign import signer_from_file
-from digest.mime import build_message, make_message_id
+from digest.mime import PartTemplate, build_message, make_message_id
 from digest.models import Digest, Links, OutgoingMessage, RenderedEmail, Subscriber
 from digest.service import Service
 from digest.tokens import LinkTokens
@@ -39,7 +39,9 @@ class DigestRenders:
     Subscribers who share a profile and a history get the same picks, so a run renders the
     same digest for many of them; only the signed tokens in their links differ. A rendering is
     kept as the text between placeholders, so a hit costs two joins instead of two Jinja
-    renders. The placeholders carry a random nonce, so text from a feed cannot contain one.
+    renders, and its MIME parts as :class:`~digest.mime.PartTemplate`, which encode only the
+    lines that hold a token. The placeholders carry a random nonce, so text from a feed cannot
+    contain one.
     Meant for one run: the key names papers by id, so a paper edited meanwhile would show as
     first rendered.
     """
@@ -51,10 +53,13 @@ class DigestRenders:
         purposes = tuple(LinkTokens.__dataclass_fields__)
         self._placeholders = LinkTokens(*(f"{nonce}{purpose}" for purpose in purposes))
         self._split = re.compile(f"{nonce}({'|'.join(purposes)})")
-        self._renders: OrderedDict[Hashable, tuple[str, list[str], list[str]]] = OrderedDict()
+        self._renders: OrderedDict[Hashable, _Rendering] = OrderedDict()
 
-    def render(self, digest: Digest, tokens: LinkTokens, *, nothing_matched: bool) -> RenderedEmail:
-        """Exactly what rendering ``digest`` with links on ``tokens`` gives."""
+    def render(
+        self, digest: Digest, tokens: LinkTokens, *, nothing_matched: bool
+    ) -> tuple[RenderedEmail, tuple[bytes, bytes]]:
+        """Exactly what rendering ``digest`` with links on ``tokens`` gives, and its text and
+        HTML parts as :func:`~digest.mime.build_message` takes them."""
         key = (
             nothing_matched,
             digest.date,
@@ -67,19 +72,31 @@ class DigestRenders:
         if cached is None:
             paper_ids = tuple(pick.paper.id for pick in digest.picks)
             links = self._service.links.links_from(self._placeholders, digest.date, paper_ids)
-            rendered = _render(self._service, digest, links, nothing_matched)
-            cached = (
-                rendered.subject,
-                self._split.split(rendered.html),
-                self._split.split(rendered.text),
-            )
+            cached = _Rendering(_render(self._service, digest, links, nothing_matched), self._split)
             self._renders[key] = cached
             if len(self._renders) > self._size:
                 self._renders.popitem(last=False)
         else:
             self._renders.move_to_end(key)
-        subject, html, text = cached
-        return RenderedEmail(subject=subject, html=_fill(html, tokens), text=_fill(text, tokens))
+        return cached.fill(tokens)
+
+
+class _Rendering:
+    """One rendering with placeholders: its text split at them, and its parts as templates."""
+
+    def __init__(self, rendered: RenderedEmail, placeholders: re.Pattern[str]) -> None:
+        self.subject = rendered.subject
+        self.html = placeholders.split(rendered.html)
+        self.text = placeholders.split(rendered.text)
+        self.parts = (PartTemplate("plain", self.text), PartTemplate("html", self.html))
+
+    def fill(self, tokens: LinkTokens) -> tuple[RenderedEmail, tuple[bytes, bytes]]:
+        slots = {purpose: getattr(tokens, purpose) for purpose in self.html[1::2]}
+        slots.update((purpose, getattr(tokens, purpose)) for purpose in self.text[1::2])
+        rendered = RenderedEmail(
+            subject=self.subject, html=_fill(self.html, tokens), text=_fill(self.text, tokens)
+        )
+        return rendered, (self.parts[0].encode(slots), self.parts[1].encode(slots))
 
 
 def _fill(pieces: list[str], tokens: LinkTokens) -> str:
@@ -107,8 +124,9 @@ def compose_digest(
     """The digest's rendering and wire bytes; ``renders`` shares renderings across a run."""
     subscriber = digest.subscriber
     tokens = service.links.tokens_for(subscriber)
+    parts = None
     if renders is not None:
-        rendered = renders.render(digest, tokens, nothing_matched=nothing_matched)
+        rendered, parts = renders.render(digest, tokens, nothing_matched=nothing_matched)
         links = service.links.links_from(tokens)  # the list headers need only unsubscribe
     else:
         paper_ids = tuple(pick.paper.id for pick in digest.picks)
@@ -125,6 +143,7 @@ def compose_digest(
         unsubscribe_url=links.unsubscribe,
         unsubscribe_mailto=links.unsubscribe_mailto,
         feedback_id=feedback_id(digest, domain, "nothing" if nothing_matched else "digest"),
+        parts=parts,
     )
     settings = service.settings
     signed = bool(settings.dkim_key_file and settings.dkim_selector)

@@ -65,7 +65,7 @@ def test_a_different_digest_is_rendered_anew(sqlite_service: Service) -> None:
     digest = make_digest()
     other = dataclasses.replace(digest, picks=digest.picks[:3], overflow=())
     for current in (digest, other, digest):  # size 1: each one pushes the other out
-        shared = renders.render(
+        shared, _ = renders.render(
             current, sqlite_service.links.tokens_for(current.subscriber), nothing_matched=False
         )
         fresh, _ = compose_digest(sqlite_service, current, message_id="<m@x>", now=NOW)

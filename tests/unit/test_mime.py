@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.mime import build_message, make_message_id
+from digest.mime import PartTemplate, _normalise_body, _part, build_message, make_message_id
 from digest.mime_stdlib import build_message_stdlib
 from digest.models import RenderedEmail
 
@@ -211,9 +211,7 @@ def both_builders(rendered: RenderedEmail, name: str) -> tuple[EmailMessage, Ema
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    pieces=st.lists(st.one_of(line_text, st.sampled_from(["\r", "\n", "\r\n", "\n\r"])))
-)
+@given(pieces=st.lists(st.one_of(line_text, st.sampled_from(["\r", "\n", "\r\n", "\n\r"]))))
 def test_every_line_ends_in_crlf_whatever_line_ends_the_rendering_has(pieces: list[str]) -> None:
     """What OutgoingMessage.crlf_only promises the transport, which then skips normalising."""
     body = "".join(pieces)
@@ -258,3 +256,33 @@ def test_hand_built_message_is_ascii_with_short_body_lines() -> None:
     assert data.isascii()
     body = data.split(b"\r\n\r\n", 1)[1]
     assert max(len(line) for line in body.split(b"\r\n")) <= 78
+
+
+template_text = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=120),  # controls, \r and \n
+    st.sampled_from(["\n", "\r\n", "\r", "\n.", "\n.\n", " \n", "\t\n", "=", "=\n", "é"]),
+    st.integers(70, 1100).map(lambda n: "x" * n),  # lines near QP's 76 and SMTP's 998
+)
+slot_value = st.one_of(
+    st.from_regex(r"[A-Za-z0-9_.-]{0,120}", fullmatch=True),  # tokens
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=90),  # "", line breaks
+    st.integers(900, 1000).map(lambda n: "t" * n),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(st.lists(template_text, max_size=4).map("".join), min_size=1, max_size=6),
+    values=st.fixed_dictionaries({"a": slot_value, "b": slot_value}),
+    subtype=st.sampled_from(["plain", "html"]),
+)
+def test_a_part_template_encodes_exactly_as_the_filled_body(
+    texts: list[str], values: dict[str, str], subtype: str
+) -> None:
+    pieces: list[str] = []
+    for number, text in enumerate(texts):
+        pieces += [text] if number == 0 else ["ab"[number % 2], text]
+    filled = "".join(values[p] if i % 2 else p for i, p in enumerate(pieces))
+    template = PartTemplate(subtype, pieces)
+    assert template.encode(values) == _part(subtype, _normalise_body(filled))
+    assert template.encode(values) == _part(subtype, _normalise_body(filled))  # encodings kept
