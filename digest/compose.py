@@ -46,7 +46,7 @@ class DigestRenders:
     first rendered.
     """
 
-    def __init__(self, service: Service, size: int = 1024) -> None:
+    def __init__(self, service: Service, size: int = 512) -> None:
         self._service = service
         self._size = size
         nonce = secrets.token_hex(8)

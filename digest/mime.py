@@ -141,32 +141,16 @@ class PartTemplate:
 
     def __init__(self, subtype: str, pieces: Sequence[str]) -> None:
         self._subtype = subtype
-        runs: list[list[str]] = [[]]  # the fixed lines before, between and after slot lines
-        self._slot_lines: list[list[str]] = []  # each line with slots, as pieces
-        current: list[str] = []
-        for index, piece in enumerate(pieces):
-            if index % 2:  # a slot
-                current.append(piece)
-                continue
-            first, *rest = _normalise_line_ends(piece).split("\n")
-            current.append(first)
-            for line in rest:
-                self._add_line(current, runs)
-                current = [line]
-        if len(current) > 1 or current[0] or not (self._slot_lines or runs[0]):
-            self._add_line(current, runs)  # _normalise_body adds the final newline
         self._pieces = list(pieces)
         self._names = frozenset(pieces[1::2])
-        self._runs = runs
-        self._fixed_fit_7bit = all(_fits_7bit(line) for run in runs for line in run)
-        self._encoded: dict[str, list[bytes]] = {}
-
-    def _add_line(self, pieces: list[str], runs: list[list[str]]) -> None:
-        if len(pieces) == 1:
-            runs[-1].append(pieces[0])
-        else:
-            self._slot_lines.append(pieces)
-            runs.append([])
+        runs, self._slot_lines = _lines_of(pieces)
+        self._fixed_fit_7bit = all(
+            run.isascii() and max(map(len, run.split("\n"))) <= _MAX_BODY_LINE for run in runs
+        )
+        # Only the encoding the fixed lines lead to is kept (memory: a run's renderings are
+        # cached); a token that forces the other one has it encoded then.
+        likely = "7bit" if self._fixed_fit_7bit else "quoted-printable"
+        self._encoded = {likely: _encoded_runs(runs, likely)}
 
     def encode(self, slots: Mapping[str, str]) -> bytes:
         """The part (headers and body) with every slot replaced by ``slots[name]``."""
@@ -184,20 +168,47 @@ class PartTemplate:
             encoding, lines = "7bit", [line.encode("ascii") + b"\r\n" for line in filled]
         else:
             encoding, lines = "quoted-printable", _quoted_printable_lines(filled)
-        runs = self._encoded_runs(encoding)
+        if encoding not in self._encoded:
+            self._encoded[encoding] = _encoded_runs(_lines_of(self._pieces)[0], encoding)
+        runs = self._encoded[encoding]
         body = [runs[0]]
         for encoded, run in zip(lines, runs[1:], strict=True):
             body += (encoded, run)
         return _part_head(self._subtype, encoding) + b"".join(body)
 
-    def _encoded_runs(self, encoding: str) -> list[bytes]:
-        """The fixed runs of lines, encoded once for each encoding asked for."""
-        if encoding not in self._encoded:
-            encode = _seven_bit if encoding == "7bit" else _quoted_printable
-            self._encoded[encoding] = [
-                encode("".join(line + "\n" for line in run)) for run in self._runs
-            ]
-        return self._encoded[encoding]
+
+def _lines_of(pieces: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """The body's lines as _normalise_body leaves them: the text of the lines without a slot
+    before, between and after the lines with one (each line ending in "\\n"), and the lines
+    with slots, as pieces."""
+    runs: list[list[str]] = [[]]
+    slot_lines: list[list[str]] = []
+
+    def end_line(line: list[str]) -> None:
+        if len(line) == 1:
+            runs[-1].append(line[0] + "\n")
+        else:
+            slot_lines.append(line)
+            runs.append([])
+
+    current: list[str] = []
+    for index, piece in enumerate(pieces):
+        if index % 2 or "\n" not in (piece := _normalise_line_ends(piece)):
+            current.append(piece)  # a slot, or text within the line
+            continue
+        first, rest = piece.split("\n", 1)
+        end_line([*current, first])
+        whole_lines, newline, current_start = rest.rpartition("\n")
+        if newline:
+            runs[-1].append(whole_lines + newline)
+        current = [current_start]
+    if len(current) > 1 or current[0] or not (slot_lines or runs[0]):
+        end_line(current)  # _normalise_body adds the final newline
+    return ["".join(run) for run in runs], slot_lines
+
+
+def _encoded_runs(runs: list[str], encoding: str) -> list[bytes]:
+    return [_seven_bit(run) if encoding == "7bit" else _quoted_printable(run) for run in runs]
 
 
 def _quoted_printable_lines(lines: Sequence[str]) -> list[bytes]:
