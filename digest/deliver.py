@@ -184,11 +184,12 @@ class _RunReads:
 def _load_claimed(service: Service, claimed: Sequence[Delivery], reads: _RunReads) -> _ClaimedBatch:
     with service.db.session() as session:
         reads.load(session, claimed)
-        rows = deliveries.subscriber_rows(session, [row.subscriber_id for row in claimed])
         return _ClaimedBatch(
             items={row.id: reads.editions.get(row.edition_id or 0, []) for row in claimed},
             papers=reads.papers,
-            subscribers={sid: subscribers.to_subscriber(row) for sid, row in rows.items()},
+            subscribers=subscribers.subscribers_by_ids(
+                session, [row.subscriber_id for row in claimed]
+            ),
             suppressed=frozenset(subscribers.suppressed_hashes(session)),
         )
 

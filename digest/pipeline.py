@@ -159,7 +159,8 @@ def plan_digests(
             chunk = list(targets[start : start + PLAN_CHUNK])
         else:
             with service.db.session() as session:
-                chunk = planning.subscribers_by_ids(session, ids[start : start + PLAN_CHUNK])
+                found = subscribers.subscribers_by_ids(session, ids[start : start + PLAN_CHUNK])
+                chunk = [found[sid] for sid in ids[start : start + PLAN_CHUNK] if sid in found]
         eligible = []
         for subscriber in chunk:
             if subscriber.id in have:

@@ -135,12 +135,6 @@ def claim_due(
     )
 
 
-def subscriber_rows(session: Session, subscriber_ids: Sequence[int]) -> dict[int, SubscriberRow]:
-    """The subscribers of a claimed batch, in one query."""
-    query = select(SubscriberRow).where(one_of(session, SubscriberRow.id, subscriber_ids))
-    return {row.id: row for row in session.scalars(query)}
-
-
 @dataclass(frozen=True, slots=True)
 class StoredPick:
     """A paper recorded for a delivery, with the score and reasons it had when planned."""

@@ -18,11 +18,10 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from digest.models import Pick, Subscriber
+from digest.models import Pick
 from digest.store.db import one_of
 from digest.store.deliveries import HOLDS_PAPERS, PlannedDelivery
 from digest.store.schema import Delivery, Edition, EditionItem, SubscriberRow
-from digest.store.subscribers import to_subscriber
 
 _ITEMS: Table = EditionItem.__table__  # type: ignore[assignment]
 
@@ -30,11 +29,6 @@ _ITEMS: Table = EditionItem.__table__  # type: ignore[assignment]
 def confirmed_subscriber_ids(session: Session) -> list[int]:
     query = select(SubscriberRow.id).where(SubscriberRow.state == "confirmed")
     return list(session.scalars(query.order_by(SubscriberRow.id)))
-
-
-def subscribers_by_ids(session: Session, subscriber_ids: Sequence[int]) -> list[Subscriber]:
-    query = select(SubscriberRow).where(one_of(session, SubscriberRow.id, subscriber_ids))
-    return [to_subscriber(row) for row in session.scalars(query.order_by(SubscriberRow.id))]
 
 
 def sent_paper_ids_many(session: Session, subscriber_ids: Sequence[int]) -> dict[int, set[int]]:
