@@ -76,8 +76,12 @@ class SmtpSink:
     """aiosmtpd on 127.0.0.1 and a free port; see the module docstring for the script rules.
 
     ``tls_context`` (server side) offers STARTTLS and ``require_starttls`` insists on it;
-    ``credentials=(user, password)`` offers AUTH PLAIN/LOGIN and requires it.
+    ``credentials=(user, password)`` offers AUTH PLAIN/LOGIN and requires it. ``pipelining``
+    offers PIPELINING (RFC 2920; aiosmtpd reads pipelined commands in order either way);
+    without it, ``SmtpSink.pipelining_by_default`` decides.
     """
+
+    pipelining_by_default = False
 
     def __init__(
         self,
@@ -85,12 +89,14 @@ class SmtpSink:
         tls_context: ssl.SSLContext | None = None,
         require_starttls: bool = False,
         credentials: tuple[str, str] | None = None,
+        pipelining: bool | None = None,
     ) -> None:
         self.host = "127.0.0.1"
         self.port = 0
         self._tls_context = tls_context
         self._require_starttls = require_starttls
         self._credentials = credentials
+        self.pipelining = self.pipelining_by_default if pipelining is None else pipelining
         self._lock = threading.Lock()
         self._rules: list[_Rule] = []
         self._messages: list[Received] = []
@@ -319,6 +325,19 @@ class _Handler:
 
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(
+        self,
+        server: _ScriptedSMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.sink.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(
         self,

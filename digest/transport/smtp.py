@@ -1,9 +1,9 @@
 """SmtpPool: a bounded set of reused SMTP connections that says what became of every message.
 
-The DATA phase is done by hand. aiosmtplib's ``SMTP.data()`` sends the DATA command and the body
-in one call, so after a lost connection nobody could tell whether the body had begun to go out.
-Here the DATA command goes through ``SMTP.execute_command``, ``on_data_start`` is called once the
-server has answered 354, and only then is the body written.
+aiosmtplib opens each connection; the transactions then run on :mod:`digest.transport.smtp_session`
+(MAIL, RCPT and DATA in one write where the server offers PIPELINING). ``on_data_start`` is called
+once the server has answered 354 to DATA, and only then is the body written, so after a lost
+connection the caller knows whether the body may have gone out.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import contextlib
 import functools
 import re
 import ssl
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import aiosmtplib
-from aiosmtplib import SMTPException, SMTPResponseException, SMTPServerDisconnected
+from aiosmtplib import SMTPException, SMTPResponse, SMTPResponseException
 from aiosmtplib.email import quote_address
 
 from digest.config import SmtpTarget
@@ -32,21 +31,26 @@ from digest.transport.base import (
     data_starting,
     send_concurrently,
 )
+from digest.transport.smtp_session import SmtpSession
 
-BACKOFF_CODES = frozenset({421, 451, 452})  # the server is busy: every connection waits a while
+BACKOFF_CODES = frozenset({421, 451, 452})
+_STEPS = ("MAIL FROM", "RCPT TO", "DATA")
+_EXPECTED = ((250,), (250, 251), (354,))  # the server is busy: every connection waits a while
 _NETWORK_ERRORS = (SMTPException, OSError, TimeoutError)
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
 
 
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def smtp_path(address: str) -> str:
     """'<addr>' for MAIL FROM / RCPT TO, as aiosmtplib's ``quote_address`` makes it.
 
     A plain address is used as it is; anything else (a display name, non-ASCII) goes through
-    aiosmtplib, which parses it and refuses control characters. Its result is cached, since
-    the sender (usually 'Name <addr>') is the same for every message.
+    aiosmtplib, which parses it. Its result is cached, since the sender (usually
+    'Name <addr>') is the same for every message. Raises ValueError for a control character,
+    which could smuggle in a command.
     """
     if _PLAIN_ADDRESS.fullmatch(address):
         return f"<{address}>"
@@ -55,7 +59,10 @@ def smtp_path(address: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _quoted(address: str) -> str:
-    return quote_address(address)
+    path = quote_address(address)
+    if _CONTROL_CHARACTERS.search(path):
+        raise ValueError(f"control character in address {address!r}")
+    return path
 
 
 def wire_body(data: bytes, crlf_only: bool = False) -> bytes:
@@ -72,12 +79,6 @@ def wire_body(data: bytes, crlf_only: bool = False) -> bytes:
         data += b"\r\n"
     data = data.replace(b"\r\n.", b"\r\n..")  # every line end is CRLF now
     return (b"." if data.startswith(b".") else b"") + data + b".\r\n"
-
-
-@dataclass
-class _Connection:
-    smtp: aiosmtplib.SMTP
-    transactions: int = 0
 
 
 class SmtpPool:
@@ -122,7 +123,7 @@ class SmtpPool:
         self._tls_context = tls_context
         self._local_hostname = local_hostname
         self._slots = asyncio.Semaphore(self._size)
-        self._idle: list[_Connection] = []
+        self._idle: list[SmtpSession] = []
         self._paused_until = 0.0
         self._backoff_level = 0
         self._next_start = 0.0
@@ -180,13 +181,13 @@ class SmtpPool:
             try:
                 result = await self._transact(connection, message, on_data_start)
             except BaseException:
-                connection.smtp.close()
+                connection.close()
                 raise
             await self._release(connection)
             return result
 
     async def _transact(
-        self, connection: _Connection, message: OutgoingMessage, on_data_start: OnDataStart | None
+        self, connection: SmtpSession, message: OutgoingMessage, on_data_start: OnDataStart | None
     ) -> SendResult:
         connection.transactions += 1
         refusal = await self._envelope_and_data_command(connection, message)
@@ -196,54 +197,58 @@ class SmtpPool:
         return await self._send_body(connection, message)
 
     async def _envelope_and_data_command(
-        self, connection: _Connection, message: OutgoingMessage
+        self, connection: SmtpSession, message: OutgoingMessage
     ) -> SendResult | None:
-        smtp = connection.smtp
         addresses_ascii = (message.sender + message.recipient).isascii()
-        if not addresses_ascii and not smtp.supports_extension("smtputf8"):
+        if not addresses_ascii and not connection.supports("smtputf8"):
             detail = "MAIL FROM: the server lacks SMTPUTF8, needed for a non-ASCII address"
             return _result(message, "permanent", None, detail, started=False)
-        options = ["SMTPUTF8"] if not addresses_ascii else []
-        if not message.data.isascii() and smtp.supports_extension("8bitmime"):
-            options.append("BODY=8BITMIME")
+        options = b" SMTPUTF8" if not addresses_ascii else b""
+        if not message.data.isascii() and connection.supports("8bitmime"):
+            options += b" BODY=8BITMIME"
         encoding = "ascii" if addresses_ascii else "utf-8"
-        commands = (
-            ("MAIL FROM", b"MAIL", b"FROM:", message.sender, options, (250,)),
-            ("RCPT TO", b"RCPT", b"TO:", message.recipient, (), (250, 251)),
-            ("DATA", b"DATA", None, "", (), (354,)),
+        try:
+            sender = smtp_path(message.sender).encode(encoding)
+            recipient = smtp_path(message.recipient).encode(encoding)
+        except ValueError as exc:  # a control character in an address: never sent
+            return _result(message, "permanent", None, f"MAIL FROM: {exc}", started=False)
+        lines = (
+            b"MAIL FROM:" + sender + options + b"\r\n",
+            b"RCPT TO:" + recipient + b"\r\n",
+            b"DATA\r\n",
         )
-        for step, verb, prefix, address, extra, expected in commands:
-            try:
-                arguments = [] if prefix is None else [prefix + smtp_path(address).encode(encoding)]
-                arguments += [option.encode("ascii") for option in extra]
-                reply = await smtp.execute_command(verb, *arguments)
-            except SMTPResponseException as exc:
-                return await self._refused(connection, message, step, exc.code, exc.message, False)
-            except _NETWORK_ERRORS as exc:
-                smtp.close()
-                detail = f"{step}: {_describe(exc)}"
+        try:
+            replies = await connection.commands(lines)
+        except SMTPException as exc:
+            connection.close()
+            return _result(message, "temporary", None, f"MAIL FROM: {_describe(exc)}", False)
+        for step, expected, reply in zip(_STEPS, _EXPECTED, replies, strict=False):
+            if not isinstance(reply, SMTPResponse):
+                connection.close()
+                detail = f"{step}: {_describe(reply)}"
                 return _result(message, "temporary", None, detail, started=False)
-            except ValueError as exc:  # a control character in an address: never sent
-                await self._reset(connection)
-                return _result(message, "permanent", None, f"{step}: {exc}", started=False)
             if reply.code not in expected:
+                await self._end_refused_data(connection, replies)
                 return await self._refused(
                     connection, message, step, reply.code, reply.message, False
                 )
         return None
 
-    async def _send_body(self, connection: _Connection, message: OutgoingMessage) -> SendResult:
-        smtp = connection.smtp
+    async def _end_refused_data(self, connection: SmtpSession, replies: list[Any]) -> None:
+        """A server may still take DATA (354) after refusing MAIL or RCPT in the same pipelined
+        group: an empty body ends that transaction, which it then refuses (RFC 2920)."""
+        last = replies[-1] if len(replies) == len(_STEPS) else None
+        if isinstance(last, SMTPResponse) and last.code == 354:
+            connection.write(b".\r\n")
+            await connection.replies(1)
+
+    async def _send_body(self, connection: SmtpSession, message: OutgoingMessage) -> SendResult:
         step = "end of data"
         try:
-            if smtp.protocol is None:
-                raise SMTPServerDisconnected("Connection lost")
-            smtp.protocol.write(wire_body(message.data, message.crlf_only))
-            reply = await smtp.protocol.read_response(timeout=self._timeout)
-        except SMTPResponseException as exc:
-            return await self._refused(connection, message, step, exc.code, exc.message, True)
-        except _NETWORK_ERRORS as exc:
-            smtp.close()
+            connection.write(wire_body(message.data, message.crlf_only))
+            reply = await connection.reply()
+        except SMTPException as exc:
+            connection.close()
             return _result(message, "ambiguous", None, f"{step}: {_describe(exc)}", started=True)
         if not 200 <= reply.code < 300:
             return await self._refused(connection, message, step, reply.code, reply.message, True)
@@ -252,7 +257,7 @@ class SmtpPool:
 
     async def _refused(
         self,
-        connection: _Connection,
+        connection: SmtpSession,
         message: OutgoingMessage,
         step: str,
         code: int,
@@ -267,15 +272,15 @@ class SmtpPool:
             outcome = "permanent"
         else:
             outcome = "ambiguous" if started else "temporary"
-            connection.smtp.close()
+            connection.close()
         if code in BACKOFF_CODES:
             self._back_off()
         if code == 421:
-            connection.smtp.close()
+            connection.close()
         await self._reset(connection)
         return _result(message, outcome, code, f"{step}: {code} {text}".strip(), started)
 
-    async def _connect(self) -> _Connection:
+    async def _connect(self) -> SmtpSession:
         target = self._target
         smtp = aiosmtplib.SMTP(
             hostname=target.hostname,
@@ -288,10 +293,10 @@ class SmtpPool:
             tls_context=self._tls_context,
             local_hostname=self._local_hostname,
         )
-        await smtp.connect()
+        session = await SmtpSession.open(smtp, self._timeout)
         self._connect_failures = 0
         self.connections_opened += 1
-        return _Connection(smtp)
+        return session
 
     def _connect_failed(self, message: OutgoingMessage, exc: BaseException) -> SendResult:
         self._connect_failures += 1
@@ -302,33 +307,30 @@ class SmtpPool:
         detail = f"connect to {where}: {self._last_connect_error}"
         return _result(message, "temporary", code, detail, started=False)
 
-    def _take_idle(self) -> _Connection | None:
+    def _take_idle(self) -> SmtpSession | None:
         while self._idle:
             connection = self._idle.pop()
-            if connection.smtp.is_connected:
+            if connection.is_open:
                 return connection
-            connection.smtp.close()  # the server hung up while it was idle
+            connection.close()  # the server hung up while it was idle
         return None
 
-    async def _release(self, connection: _Connection) -> None:
-        if connection.smtp.is_connected and connection.transactions < self._per_connection:
+    async def _release(self, connection: SmtpSession) -> None:
+        if connection.is_open and connection.transactions < self._per_connection:
             self._idle.append(connection)
         else:
             await self._quit(connection)
 
-    async def _reset(self, connection: _Connection) -> None:
-        if not connection.smtp.is_connected:
-            return
+    async def _reset(self, connection: SmtpSession) -> None:
         try:
-            await connection.smtp.rset()
+            await connection.reset()
         except _NETWORK_ERRORS:
-            connection.smtp.close()
+            connection.close()
 
-    async def _quit(self, connection: _Connection) -> None:
-        if connection.smtp.is_connected:
-            with contextlib.suppress(*_NETWORK_ERRORS):
-                await connection.smtp.quit()
-        connection.smtp.close()
+    async def _quit(self, connection: SmtpSession) -> None:
+        with contextlib.suppress(*_NETWORK_ERRORS):
+            await connection.quit()
+        connection.close()
 
     def _back_off(self) -> None:
         """Pause new transactions; a refusal during a pause does not lengthen it again."""

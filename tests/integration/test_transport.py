@@ -18,6 +18,13 @@ from tests.smtp_sink import SmtpSink, self_signed_tls
 SENDER = "digest@example.org"
 
 
+@pytest.fixture(autouse=True, params=[False, True], ids=["one-by-one", "pipelined"])
+def server_pipelining(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Every test twice: the sink offers PIPELINING (MAIL, RCPT, DATA in one write) or not."""
+    monkeypatch.setattr(SmtpSink, "pipelining_by_default", request.param)
+    return bool(request.param)
+
+
 def message(number: int, recipient: str | None = None) -> OutgoingMessage:
     to = recipient or f"reader{number}@example.org"
     mail = EmailMessage()
