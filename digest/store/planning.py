@@ -110,38 +110,52 @@ def record_planned_many(
 
 _DELIVERY_ARRAYS = {  # column: the array type its values travel as
     "subscriber_id": "integer[]",
-    "digest_date": "date[]",
     "kind": "text[]",
-    "state": "text[]",
-    "attempts": "integer[]",
     "message_id": "text[]",
     "overflow": "json[]",
     "themes": "json[]",
     "edition_id": "integer[]",
-    "created_at": "timestamptz[]",
-    "updated_at": "timestamptz[]",
-    "next_attempt_at": "timestamptz[]",
+}
+_DELIVERY_SAME = {  # column: its type; one value for every row of a batch
+    "digest_date": "date",
+    "state": "text",
+    "attempts": "integer",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "next_attempt_at": "timestamptz",
 }
 _INSERT_DELIVERIES = text(
-    f"INSERT INTO {Delivery.__tablename__} ({', '.join(_DELIVERY_ARRAYS)}) "
-    "SELECT * FROM unnest("
+    f"INSERT INTO {Delivery.__tablename__} ({', '.join([*_DELIVERY_ARRAYS, *_DELIVERY_SAME])}) "
+    "SELECT *, "
+    + ", ".join(f"CAST(:{column} AS {kind})" for column, kind in _DELIVERY_SAME.items())
+    + " FROM unnest("
     + ", ".join(f"CAST(:{column} AS {kind})" for column, kind in _DELIVERY_ARRAYS.items())
     + ") ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING subscriber_id"
 )
 
 
 def _insert_deliveries_postgresql(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
-    """One INSERT .. SELECT FROM unnest(arrays): a short statement, one parameter per column.
+    """One INSERT .. SELECT FROM unnest(arrays): a short statement, one parameter per column,
+    and a single value for the columns every row of the batch shares.
 
     The multi-row VALUES form has a placeholder per value, so each batch is a new statement
     that psycopg parses again and PostgreSQL plans again.
     """
-    columns: dict[str, list[Any]] = {column: [] for column in _DELIVERY_ARRAYS}
+    batches: dict[tuple[Any, ...], dict[str, Any]] = {}  # usually one: a run plans one date
     for row in rows:
-        for column, values in columns.items():
+        shared = tuple(row[column] for column in _DELIVERY_SAME)
+        if shared not in batches:
+            batches[shared] = {column: [] for column in _DELIVERY_ARRAYS}
+            batches[shared].update(zip(_DELIVERY_SAME, shared, strict=True))
+        for column in _DELIVERY_ARRAYS:
             value = row[column]
-            values.append(json.dumps(value) if column in ("overflow", "themes") else value)
-    return set(session.scalars(_INSERT_DELIVERIES, columns))
+            batches[shared][column].append(
+                json.dumps(value) if column in ("overflow", "themes") else value
+            )
+    inserted: set[int] = set()
+    for parameters in batches.values():
+        inserted |= set(session.scalars(_INSERT_DELIVERIES, parameters))
+    return inserted
 
 
 def _record_editions(
