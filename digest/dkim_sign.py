@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import dkim
-
 SIGNED_HEADERS = (
     b"From",
     b"To",
@@ -38,6 +36,8 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """``message`` with a DKIM-Signature header in front."""
+        import dkim  # here: dkimpy and dnspython cost every process 30 ms to import
+
         signature = dkim.sign(
             message,
             self.selector,

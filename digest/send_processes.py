@@ -125,7 +125,8 @@ def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         planning_over.set()
 
     threading.Thread(target=wait_for_end_of_input, daemon=True).start()
-    service = Service.open(settings)
+    service = Service.open(settings, check_schema=False)  # the parent checked it
+    _ = service.signer  # read now, never from inside another write transaction
     report = deliver_due(
         service, now=now, recover=False, more_coming=lambda: not planning_over.is_set()
     )

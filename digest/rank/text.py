@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import snowballstemmer
+from snowballstemmer.english_stemmer import EnglishStemmer
 
 _STOP_WORD_LIST = """
     a about above after again against all almost also although am among an and any are as at
@@ -29,7 +29,7 @@ STOP_WORDS = frozenset(_STOP_WORD_LIST.split())
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 _VOWELS = frozenset("aeiouy")
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER = EnglishStemmer()  # not snowballstemmer.stemmer: it imports every language
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,8 @@ import os
 import secrets
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -32,6 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from digest.errors import DigestError, SchemaOutOfDate
 from digest.resources import migrations_dir
 from digest.store.schema import KeyValue
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -84,16 +83,25 @@ class Database:
 
     # --- schema -------------------------------------------------------------------------
 
+    # Alembic is imported by the functions that use it: it costs each process 80 ms to import,
+    # and a sending process never needs it.
+
     def _alembic_config(self) -> AlembicConfig:
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(migrations_dir()))
         config.attributes["engine"] = self.engine
         return config
 
     def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
 
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         try:
             with self.engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision()
@@ -106,12 +114,16 @@ class Database:
             path = self.engine.url.database
             if path and path != ":memory:":
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        from alembic import command
+
         before = self.current_revision()
         command.upgrade(self._alembic_config(), revision)
         return before, self.current_revision()
 
     def downgrade(self, revision: str) -> None:
         """Take the schema back to ``revision``, keeping the data the migrations can carry."""
+        from alembic import command
+
         command.downgrade(self._alembic_config(), revision)
 
     def require_current_schema(self) -> None:
