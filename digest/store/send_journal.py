@@ -58,22 +58,35 @@ class _Compiled:
 _Mark = tuple[int, Sequence[FinalOutcome], dt.datetime]
 
 # PostgreSQL: the finished outcomes (as final_outcome_statement writes them) and the marks (as
-# data_started_statement) in one statement; the ids of the two never overlap.
-_GROUP_COMMIT = """
+# data_started_statement) in one statement; the ids of the two never overlap. Prepared once per
+# connection and run through libpq directly (see _run_prepared).
+_GROUP_COMMIT = b"digest_group_commit"
+_PREPARE_GROUP_COMMIT = """
+PREPARE digest_group_commit (timestamptz, integer[], text[], integer[], text[], integer[]) AS
 WITH finished AS (
     UPDATE deliveries AS d
-    SET state = f.state, last_code = f.code, last_message = f.message, updated_at = %(now)s,
+    SET state = f.state, last_code = f.code, last_message = f.message, updated_at = $1,
         claimed_by = NULL, next_attempt_at = NULL,
-        sent_at = CASE WHEN f.state = 'sent' THEN %(now)s END
-    FROM unnest(%(ids)s::integer[], %(states)s::text[], %(codes)s::integer[],
-                %(messages)s::text[]) AS f (id, state, code, message)
+        sent_at = CASE WHEN f.state = 'sent' THEN $1 END
+    FROM unnest($2, $3, $4, $5) AS f (id, state, code, message)
     WHERE d.id = f.id
     RETURNING d.id
 )
 UPDATE deliveries
-SET data_started_at = %(now)s, attempts = attempts + 1, updated_at = %(now)s
-WHERE id = ANY(%(marks)s::integer[])
+SET data_started_at = $1, attempts = attempts + 1, updated_at = $1
+WHERE id = ANY($6)
 """
+
+
+def _integers(values: Sequence[int | None]) -> bytes:
+    """A PostgreSQL array literal of integers (None as NULL)."""
+    return ("{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}").encode()
+
+
+def _texts(values: Sequence[str]) -> bytes:
+    """A PostgreSQL array literal of strings, each quoted (NUL, which text cannot hold, dropped)."""
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", "") for v in values)
+    return ("{" + ",".join(f'"{v}"' for v in quoted) + "}").encode("utf-8", "replace")
 
 
 LINGER = 0.002  # seconds a commit may wait for the marks of messages already on their way
@@ -181,19 +194,22 @@ class SendJournal:
         if self._connection is None:
             url = self._engine.url.set(drivername="postgresql")
             conninfo = url.render_as_string(hide_password=False)
-            self._connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            await connection.execute("SET client_encoding TO 'UTF8'")
+            await connection.execute(_PREPARE_GROUP_COMMIT)
+            self._connection = connection
         connection = self._connection
         finished = [outcome for _, outcomes, _ in marks for outcome in outcomes]
-        parameters = {
-            "now": marks[-1][2],  # the run's clock: the same for every mark
-            "marks": [delivery_id for delivery_id, _, _ in marks],
-            "ids": [outcome.delivery_id for outcome in finished],
-            "states": [outcome.state for outcome in finished],
-            "codes": [outcome.code for outcome in finished],
-            "messages": [outcome.message[:2000] for outcome in finished],
-        }
+        parameters = [
+            marks[-1][2].isoformat().encode(),  # the run's clock: the same for every mark
+            _integers([outcome.delivery_id for outcome in finished]),
+            _texts([outcome.state for outcome in finished]),
+            _integers([outcome.code for outcome in finished]),
+            _texts([outcome.message[:2000] for outcome in finished]),
+            _integers([delivery_id for delivery_id, _, _ in marks]),
+        ]
         try:
-            await connection.execute(_GROUP_COMMIT, parameters)
+            await _run_prepared(connection.pgconn, _GROUP_COMMIT, parameters)
         except BaseException:
             self._connection = None
             await connection.close()
@@ -211,3 +227,42 @@ class SendJournal:
             await connection.close()
         else:
             connection.close()
+
+
+async def _run_prepared(pgconn: Any, name: bytes, parameters: Sequence[bytes]) -> None:
+    """Run a prepared statement on a nonblocking libpq connection, waiting in the event loop.
+
+    The statement runs for every message; psycopg's cursor machinery (query conversion, value
+    dumpers, result objects) cost more client CPU per message than libpq's own calls do.
+    """
+    from psycopg import OperationalError
+    from psycopg.pq import ExecStatus
+
+    loop = asyncio.get_running_loop()
+    pgconn.send_query_prepared(name, parameters)
+    while pgconn.flush():  # 1 while some of the query is still to be sent
+        await _socket_ready(loop, pgconn.socket, write=True)
+    pgconn.consume_input()
+    while pgconn.is_busy():
+        await _socket_ready(loop, pgconn.socket, write=False)
+        pgconn.consume_input()
+    error = None
+    while (result := pgconn.get_result()) is not None:
+        if result.status != ExecStatus.COMMAND_OK and error is None:
+            error = result.error_message.decode("utf-8", "replace").strip()
+    if error is not None:
+        raise OperationalError(f"recording DATA began failed: {error}")
+
+
+async def _socket_ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool) -> None:
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    (loop.add_writer if write else loop.add_reader)(fd, wake)
+    try:
+        await ready
+    finally:
+        (loop.remove_writer if write else loop.remove_reader)(fd)

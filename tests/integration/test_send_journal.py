@@ -132,3 +132,39 @@ def test_the_wait_for_marks_that_never_come_is_bounded(
     asyncio.run(scenario())
     with database.session() as session:
         assert session.get(Delivery, marked).data_started_at == NOW  # type: ignore[union-attr]
+
+
+def test_any_reply_text_is_recorded_as_the_server_sent_it(database: Database) -> None:
+    replies = [
+        'quoted "text", {braces}, back\\slash, NULL',
+        "non-ASCII ü 漢字, and a line\nbreak",
+        "NUL\x00 dropped, a lone surrogate \udcff replaced",
+        "",
+    ]
+    *finished_ids, marked = claimed_rows(database, len(replies) + 1)
+    finished = [
+        FinalOutcome(delivery_id, "sent" if n % 2 else "ambiguous", 250 if n % 2 else None, text)
+        for n, (delivery_id, text) in enumerate(zip(finished_ids, replies, strict=True))
+    ]
+
+    async def scenario() -> None:
+        journal = SendJournal(database.engine)
+        await journal.data_started(marked, finished, NOW)
+        await journal.aclose()
+
+    asyncio.run(scenario())
+    with database.session() as session:
+        rows = {row.id: row for row in session.scalars(select(Delivery))}
+    assert [rows[i].last_message for i in finished_ids] == [
+        replies[0],
+        replies[1],
+        "NUL dropped, a lone surrogate ? replaced",
+        "",
+    ]
+    assert [(rows[i].state, rows[i].last_code) for i in finished_ids] == [
+        ("ambiguous", None),
+        ("sent", 250),
+        ("ambiguous", None),
+        ("sent", 250),
+    ]
+    assert rows[marked].data_started_at == NOW
