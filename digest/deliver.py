@@ -51,18 +51,21 @@ def deliver_due(
     batch_size: int = 200,
     recover: bool = True,
     more_coming: Callable[[], bool] | None = None,
+    share: tuple[int, int] | None = None,
 ) -> DeliveryReport:
     """Send every due delivery (or one subscriber's); returns what happened to them.
 
     ``more_coming``, when given, is asked whenever nothing is left to claim: while it says
     True (another process is still recording deliveries) the loop waits for more instead of
     ending. ``recover=False`` leaves abandoned claims to the caller (see
-    :func:`recover_abandoned`).
+    :func:`recover_abandoned`). ``share`` (k, n): this is process k of n sending together; it
+    takes rows of its own share of the editions first (see deliveries.claim_due), so each
+    edition is mostly rendered by one process, then any due row.
     """
     report = DeliveryReport()
     if recover:
         recover_abandoned(service, now, report)
-    asyncio.run(_deliver(service, now, subscriber_id, batch_size, report, more_coming))
+    asyncio.run(_deliver(service, now, subscriber_id, batch_size, report, more_coming, share))
     return report
 
 
@@ -95,6 +98,7 @@ async def _deliver(
     batch_size: int,
     report: DeliveryReport,
     more_coming: Callable[[], bool] | None = None,
+    share: tuple[int, int] | None = None,
 ) -> None:
     recorder = OutcomeRecorder(
         service.db, service.settings, report, now=now, rng=random.Random(), batch=batch_size // 4
@@ -121,10 +125,14 @@ async def _deliver(
     async def claimed_messages() -> AsyncGenerator[tuple[Delivery, OutgoingMessage], None]:
         while True:
             waiting = more_coming is not None and more_coming()  # asked before the claim, so
-            with service.db.session() as session:  # rows recorded before "no more" are seen
-                claimed = deliveries.claim_due(
-                    session, now=now, limit=batch_size, subscriber_id=subscriber_id
-                )
+            claimed = []
+            for only in (share, None) if share is not None else (None,):
+                with service.db.session() as session:  # rows recorded before "no more" are seen
+                    claimed = deliveries.claim_due(
+                        session, now=now, limit=batch_size, subscriber_id=subscriber_id, share=only
+                    )
+                if claimed:
+                    break
             if not claimed:
                 if not waiting:
                     return

@@ -4,7 +4,8 @@ One Python process does at most one core of SMTP work, and a large run also rank
 So for a run with many recipients, ``digest run`` starts one delivery process per core before it
 plans. Each takes its share of the SMTP pool and rate limit, claims rows as planning records
 them (the outbox is the database: claims never overlap, see ``deliveries.claim_due``), and
-stops once planning is over and nothing due is left.
+stops once planning is over and nothing due is left. Each claims the rows of its own share of
+the editions first, so a digest is mostly rendered in one process rather than in every one.
 
 A worker is a fresh interpreter (``python -m digest.send_processes``), not a multiprocessing
 child, so it works whatever program embeds the pipeline. Its settings arrive pickled on stdin;
@@ -70,8 +71,8 @@ def sending_while_planning(
     """
     report = DeliveryReport()
     recover_abandoned(service, now, report)
-    job = pickle.dumps((share_of(service.settings, processes), now))
-    workers = [_start(job) for _ in range(processes)]
+    settings = share_of(service.settings, processes)
+    workers = [_start(pickle.dumps((settings, now, (k, processes)))) for k in range(processes)]
     try:
         yield report
     finally:
@@ -117,7 +118,7 @@ def _collect(workers: Sequence[subprocess.Popen[bytes]], report: DeliveryReport)
 
 def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """A delivery process: send until stdin ends and nothing due is left, then report."""
-    settings, now = pickle.load(stdin)
+    settings, now, share = pickle.load(stdin)
     planning_over = threading.Event()
 
     def wait_for_end_of_input() -> None:
@@ -128,7 +129,11 @@ def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     service = Service.open(settings, check_schema=False)  # the parent checked it
     _ = service.signer  # read now, never from inside another write transaction
     report = deliver_due(
-        service, now=now, recover=False, more_coming=lambda: not planning_over.is_set()
+        service,
+        now=now,
+        recover=False,
+        more_coming=lambda: not planning_over.is_set(),
+        share=share,
     )
     stdout.write(pickle.dumps(report))
     stdout.flush()

@@ -95,13 +95,20 @@ def _claim_is_dead(row: Delivery, host: str, now: dt.datetime, stale_after: dt.t
 
 
 def claim_due(
-    session: Session, *, now: dt.datetime, limit: int, subscriber_id: int | None = None
+    session: Session,
+    *,
+    now: dt.datetime,
+    limit: int,
+    subscriber_id: int | None = None,
+    share: tuple[int, int] | None = None,
 ) -> list[Delivery]:
     """Take up to `limit` due rows for this process; the caller should commit at once.
 
     One conditional UPDATE picks and claims the rows, so two processes never claim the same
     row: SQLite runs the statement under its write lock, PostgreSQL skips rows another worker
-    has locked. Only rows this statement changed (RETURNING) are handed back.
+    has locked. Only rows this statement changed (RETURNING) are handed back. ``share``
+    ``(k, n)`` takes only rows whose edition (or, for a note without one, subscriber) is k
+    modulo n: processes that each take their own share render each edition in one process.
     """
     due = (  # in no particular order: sorting every due row for each claim costs more
         select(Delivery.id)  # than it is worth, and a run sends them all anyway
@@ -110,6 +117,9 @@ def claim_due(
     )
     if subscriber_id is not None:
         due = due.where(Delivery.subscriber_id == subscriber_id)
+    if share is not None:
+        edition = func.coalesce(Delivery.edition_id, Delivery.subscriber_id)
+        due = due.where(edition % share[1] == share[0])
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     claim = (
