@@ -29,7 +29,7 @@ from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
 from digest.service import Service
 from digest.store import deliveries, papers, subscribers
-from digest.store.deliveries import StoredPick
+from digest.store.deliveries import ClaimedDelivery, StoredPick
 from digest.store.schema import Delivery
 from digest.store.send_journal import SendJournal
 from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
@@ -103,7 +103,7 @@ async def _deliver(
     recorder = OutcomeRecorder(
         service.db, service.settings, report, now=now, rng=random.Random(), batch=batch_size // 4
     )
-    in_flight: dict[str, Delivery] = {}
+    in_flight: dict[str, ClaimedDelivery] = {}
     unmarked: set[str] = set()  # handed to the transport, not yet at DATA nor finished
     journal = SendJournal(service.db.engine, marks_coming=unmarked.__len__)
     renders = DigestRenders(service)
@@ -122,7 +122,7 @@ async def _deliver(
             journal.nudge()
         recorder.add(Attempt(row.id, row.subscriber_id, row.attempts, result))
 
-    async def claimed_messages() -> AsyncGenerator[tuple[Delivery, OutgoingMessage], None]:
+    async def claimed_messages() -> AsyncGenerator[tuple[ClaimedDelivery, OutgoingMessage], None]:
         while True:
             waiting = more_coming is not None and more_coming()  # asked before the claim, so
             claimed = []
@@ -222,7 +222,7 @@ class _RunReads:
         self.papers: dict[int, Paper] = {}
         self._limit = limit
 
-    def load(self, session: Session, claimed: Sequence[Delivery]) -> None:
+    def load(self, session: Session, claimed: Sequence[ClaimedDelivery]) -> None:
         for known in (self.editions, self.papers):
             if len(known) > self._limit:
                 known.clear()
@@ -232,7 +232,9 @@ class _RunReads:
         self.papers.update(papers.papers_by_ids(session, paper_ids - self.papers.keys()))
 
 
-def _load_claimed(service: Service, claimed: Sequence[Delivery], reads: _RunReads) -> _ClaimedBatch:
+def _load_claimed(
+    service: Service, claimed: Sequence[ClaimedDelivery], reads: _RunReads
+) -> _ClaimedBatch:
     with service.db.session() as session:
         reads.load(session, claimed)
         return _ClaimedBatch(
@@ -248,7 +250,7 @@ def _load_claimed(service: Service, claimed: Sequence[Delivery], reads: _RunRead
 def _compose_row(
     service: Service,
     batch: _ClaimedBatch,
-    row: Delivery,
+    row: ClaimedDelivery,
     now: dt.datetime,
     renders: DigestRenders,
 ) -> OutgoingMessage | None:
@@ -294,7 +296,7 @@ def _record_skipped(
 
 
 def _digest_of(
-    row: Delivery,
+    row: Delivery | ClaimedDelivery,
     subscriber: Subscriber,
     items: Sequence[StoredPick],
     paper_map: dict[int, Paper],

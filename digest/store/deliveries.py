@@ -94,6 +94,24 @@ def _claim_is_dead(row: Delivery, host: str, now: dt.datetime, stale_after: dt.t
     return row.claimed_at is None or now - row.claimed_at > stale_after
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A row as :func:`claim_due` hands it out: what sending it needs, without an ORM object."""
+
+    id: int
+    subscriber_id: int
+    digest_date: dt.date
+    kind: str
+    attempts: int
+    message_id: str
+    edition_id: int | None
+    overflow: list[Any]
+    themes: list[str]
+
+
+_CLAIMED_COLUMNS = tuple(getattr(Delivery, name) for name in ClaimedDelivery.__dataclass_fields__)
+
+
 def claim_due(
     session: Session,
     *,
@@ -101,8 +119,8 @@ def claim_due(
     limit: int,
     subscriber_id: int | None = None,
     share: tuple[int, int] | None = None,
-) -> list[Delivery]:
-    """Take up to `limit` due rows for this process; the caller should commit at once.
+) -> list[ClaimedDelivery]:
+    """Take up to `limit` due rows for this process, by id; the caller should commit at once.
 
     One conditional UPDATE picks and claims the rows, so two processes never claim the same
     row: SQLite runs the statement under its write lock, PostgreSQL skips rows another worker
@@ -132,17 +150,14 @@ def claim_due(
             updated_at=now,
             data_started_at=None,
         )
-        .returning(Delivery.id)
+        .returning(*_CLAIMED_COLUMNS)
         .execution_options(synchronize_session=False)
     )
-    ids = list(session.scalars(claim))
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(Delivery).where(one_of(session, Delivery.id, ids)).order_by(Delivery.id)
-        )
-    )
+    return sorted((ClaimedDelivery(*row) for row in session.execute(claim)), key=_by_id)
+
+
+def _by_id(row: ClaimedDelivery) -> int:
+    return row.id
 
 
 @dataclass(frozen=True, slots=True)
