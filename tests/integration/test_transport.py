@@ -302,3 +302,66 @@ def test_outbox_writes_eml_and_html_once_per_message(tmp_path: Path) -> None:
     assert eml.with_suffix(".html").read_text() == "<p>Hello <b>1</b></p>\n"
     assert [r.outcome for r in results] == ["sent"] * 3
     assert all(r.data_started for r in results)
+
+
+def test_a_pipelined_server_that_takes_data_after_refusing_rcpt_gets_an_empty_body() -> None:
+    """RFC 2920: DATA may be answered 354 although RCPT was refused in the same group; the
+    client then ends that empty transaction with a lone dot, and the connection goes on."""
+    heard: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 strict.test ESMTP\r\n")
+        refusals, recipients = 1, 0
+        while line := await reader.readline():
+            heard.append(line)
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(b"250-strict.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            elif verb == b"RCPT" and refusals:
+                refusals -= 1
+                writer.write(b"550 5.1.1 No such user\r\n")
+            elif verb == b"RCPT":
+                recipients += 1
+                writer.write(b"250 OK\r\n")
+            elif verb == b"DATA" and not recipients:
+                writer.write(b"354 Go ahead\r\n")  # what a strict server should not do
+                await writer.drain()
+                while (body_line := await reader.readline()) not in (b".\r\n", b""):
+                    heard.append(body_line)  # a body line where only the dot should be
+                heard.append(body_line)
+                writer.write(b"554 5.5.1 No valid recipients\r\n")
+            elif verb == b"DATA":
+                writer.write(b"354 Go ahead\r\n")
+                await writer.drain()
+                heard.append(await reader.readuntil(b"\r\n.\r\n"))
+                writer.write(b"250 Queued\r\n")
+                recipients = 0
+            elif verb == b"QUIT":
+                writer.write(b"221 Bye\r\n")
+                break
+            else:  # MAIL, RSET
+                writer.write(b"250 OK\r\n")
+            await writer.drain()
+        writer.close()
+
+    async def run() -> list[SendResult]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        results: list[SendResult] = []
+        async with server, SmtpPool(SmtpTarget(f"smtp://127.0.0.1:{port}"), size=1) as pool:
+            await pool.send_many(
+                [message(1, "gone@example.org"), message(2)], on_result=results.append
+            )
+        return results
+
+    results = asyncio.run(asyncio.wait_for(run(), timeout=10))
+
+    assert [(r.outcome, r.code) for r in results] == [("permanent", 550), ("sent", 250)]
+    empty = heard.index(b"DATA\r\n") + 1
+    assert heard[empty] == b".\r\n"  # the refused transaction's body: the lone dot, nothing else
+    assert heard[empty + 1 : empty + 4] == [
+        b"RSET\r\n",
+        b"MAIL FROM:<digest@example.org>\r\n",
+        b"RCPT TO:<reader2@example.org>\r\n",
+    ]
+    assert [b for b in heard if b.endswith(b"\r\n.\r\n") and b"part 2" in b]
