@@ -14,7 +14,7 @@ import functools
 import re
 import ssl
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import aiosmtplib
 from aiosmtplib import SMTPException, SMTPResponse, SMTPResponseException
@@ -31,11 +31,11 @@ from digest.transport.base import (
     data_starting,
     send_concurrently,
 )
-from digest.transport.smtp_session import SmtpSession
+from digest.transport.smtp_session import Reply, SmtpSession
 
-BACKOFF_CODES = frozenset({421, 451, 452})
+BACKOFF_CODES = frozenset({421, 451, 452})  # the server is busy: every connection waits a while
 _STEPS = ("MAIL FROM", "RCPT TO", "DATA")
-_EXPECTED = ((250,), (250, 251), (354,))  # the server is busy: every connection waits a while
+_EXPECTED = ((250,), (250, 251), (354,))  # the replies that let a transaction go on
 _NETWORK_ERRORS = (SMTPException, OSError, TimeoutError)
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
 
@@ -207,14 +207,15 @@ class SmtpPool:
         if not message.data.isascii() and connection.supports("8bitmime"):
             options += b" BODY=8BITMIME"
         encoding = "ascii" if addresses_ascii else "utf-8"
-        try:
-            sender = smtp_path(message.sender).encode(encoding)
-            recipient = smtp_path(message.recipient).encode(encoding)
-        except ValueError as exc:  # a control character in an address: never sent
-            return _result(message, "permanent", None, f"MAIL FROM: {exc}", started=False)
+        paths = []
+        for step, address in zip(_STEPS, (message.sender, message.recipient), strict=False):
+            try:
+                paths.append(smtp_path(address).encode(encoding))
+            except ValueError as exc:  # a control character in an address: never sent
+                return _result(message, "permanent", None, f"{step}: {exc}", started=False)
         lines = (
-            b"MAIL FROM:" + sender + options + b"\r\n",
-            b"RCPT TO:" + recipient + b"\r\n",
+            b"MAIL FROM:" + paths[0] + options + b"\r\n",
+            b"RCPT TO:" + paths[1] + b"\r\n",
             b"DATA\r\n",
         )
         try:
@@ -234,7 +235,7 @@ class SmtpPool:
                 )
         return None
 
-    async def _end_refused_data(self, connection: SmtpSession, replies: list[Any]) -> None:
+    async def _end_refused_data(self, connection: SmtpSession, replies: list[Reply]) -> None:
         """A server may still take DATA (354) after refusing MAIL or RCPT in the same pipelined
         group: an empty body ends that transaction, which it then refuses (RFC 2920)."""
         last = replies[-1] if len(replies) == len(_STEPS) else None

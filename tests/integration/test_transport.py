@@ -365,3 +365,14 @@ def test_a_pipelined_server_that_takes_data_after_refusing_rcpt_gets_an_empty_bo
         b"RCPT TO:<reader2@example.org>\r\n",
     ]
     assert [b for b in heard if b.endswith(b"\r\n.\r\n") and b"part 2" in b]
+
+
+def test_a_control_character_in_an_address_is_refused_before_anything_is_sent() -> None:
+    with SmtpSink() as sink:
+        hostile = message(1, "Bob <bob@example.org\x00>")
+        results, _ = send_all(sink, [hostile, message(2)], size=1)
+
+        refused = only(results, hostile.recipient)
+        assert (refused.outcome, refused.code, refused.data_started) == ("permanent", None, False)
+        assert refused.detail.startswith("RCPT TO: control character")
+        assert [m.rcpt_tos for m in sink.messages] == [("reader2@example.org",)]
