@@ -13,13 +13,11 @@ are checked when a row is composed, just before its message is handed to the tra
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +35,6 @@ from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 __all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "StoredDigest", "stored_digest"]
 
 log = logging.getLogger(__name__)
-_Item = TypeVar("_Item")
 
 STALE_CLAIM = dt.timedelta(hours=1)
 POLL_INTERVAL = 0.05  # seconds between claims while another process is still planning
@@ -122,17 +119,17 @@ async def _deliver(
             journal.nudge()
         recorder.add(Attempt(row.id, row.subscriber_id, row.attempts, result))
 
-    async def claimed_messages() -> AsyncGenerator[tuple[ClaimedDelivery, OutgoingMessage], None]:
+    def claim(only: tuple[int, int] | None) -> list[ClaimedDelivery]:
+        with service.db.session() as session:
+            return deliveries.claim_due(
+                session, now=now, limit=batch_size, subscriber_id=subscriber_id, share=only
+            )
+
+    async def claimed_messages() -> AsyncIterator[OutgoingMessage]:
         while True:
             waiting = more_coming is not None and more_coming()  # asked before the claim, so
-            claimed = []
-            for only in (share, None) if share is not None else (None,):
-                with service.db.session() as session:  # rows recorded before "no more" are seen
-                    claimed = deliveries.claim_due(
-                        session, now=now, limit=batch_size, subscriber_id=subscriber_id, share=only
-                    )
-                if claimed:
-                    break
+            claimed = claim(share) if share else []  # rows recorded before "no more" are seen
+            claimed = claimed or claim(None)
             if not claimed:
                 if not waiting:
                     return
@@ -145,59 +142,19 @@ async def _deliver(
                 if message is None:
                     skipped.append(row.id)
                     continue
-                yield row, message
+                in_flight[message.message_id] = row
+                unmarked.add(message.message_id)
+                yield message
             _record_skipped(service, skipped, now, report)
-
-    async def messages_to_send() -> AsyncIterator[OutgoingMessage]:
-        # Composed a few ahead, so composing the next message overlaps the network round
-        # trips of those in flight instead of holding up the connection that asks for it.
-        async for row, message in _ahead(claimed_messages(), service.settings.smtp_pool_size):
-            in_flight[message.message_id] = row
-            unmarked.add(message.message_id)
-            yield message
 
     try:
         async with _open_transport(service, report) as transport:
             await transport.send_many(
-                messages_to_send(), on_data_start=data_started, on_result=finished
+                claimed_messages(), on_data_start=data_started, on_result=finished
             )
     finally:
         await journal.aclose()
         recorder.flush()
-
-
-async def _ahead(source: AsyncGenerator[_Item, None], size: int) -> AsyncIterator[_Item]:
-    """The items of ``source``, which a task of its own produces up to ``size`` ahead.
-
-    The task runs whenever the event loop would otherwise wait. Its exception is raised here;
-    closing this iterator stops it (and closes ``source``).
-    """
-    queue: asyncio.Queue[tuple[bool, _Item | BaseException | None]] = asyncio.Queue(max(1, size))
-
-    async def produce() -> None:  # (True, item) per item, then (False, exception or None)
-        try:
-            async for item in source:
-                await queue.put((True, item))
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            await queue.put((False, exc))
-        else:
-            await queue.put((False, None))
-        finally:
-            await source.aclose()
-
-    producer = asyncio.create_task(produce())
-    try:
-        while True:
-            is_item, value = await queue.get()
-            if not is_item:
-                if isinstance(value, BaseException):
-                    raise value
-                return
-            yield value  # type: ignore[misc]  # an item whenever is_item
-    finally:
-        producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await producer
 
 
 @dataclass(frozen=True)
