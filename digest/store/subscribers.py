@@ -43,11 +43,16 @@ def profile_from_json(data: dict[str, Any]) -> Profile:
 
 
 def to_subscriber(row: SubscriberRow) -> Subscriber:
+    return _subscriber(row, profile_from_json(row.profile or {}))
+
+
+def _subscriber(row: Any, profile: Profile) -> Subscriber:
+    """From an ORM row or a Core row of the same columns."""
     return Subscriber(
         id=row.id,
         email=row.email,
         state=row.state,
-        profile=profile_from_json(row.profile or {}),
+        profile=profile,
         timezone=row.timezone,
         send_hour=row.send_hour,
         frequency=row.frequency,
@@ -61,7 +66,7 @@ _SUBSCRIBER_COLUMNS = (
     SubscriberRow.id,
     SubscriberRow.email,
     SubscriberRow.state,
-    cast(SubscriberRow.profile, Text),
+    cast(SubscriberRow.profile, Text).label("profile"),
     SubscriberRow.timezone,
     SubscriberRow.send_hour,
     SubscriberRow.frequency,
@@ -78,24 +83,9 @@ def subscribers_by_ids(session: Session, subscriber_ids: Sequence[int]) -> dict[
     profiles: each distinct profile's JSON is decoded once (the Profile is immutable).
     """
     query = select(*_SUBSCRIBER_COLUMNS).where(one_of(session, SubscriberRow.id, subscriber_ids))
-    found = {}
-    for row in session.execute(query):
-        id_, email, state, profile, timezone, send_hour, frequency, weekday, created, confirmed = (
-            row
-        )
-        found[id_] = Subscriber(
-            id=id_,
-            email=email,
-            state=state,
-            profile=_profile_from_text(profile),
-            timezone=timezone,
-            send_hour=send_hour,
-            frequency=frequency,
-            weekday=weekday,
-            created_at=created,
-            confirmed_at=confirmed,
-        )
-    return found
+    return {
+        row.id: _subscriber(row, _profile_from_text(row.profile)) for row in session.execute(query)
+    }
 
 
 @functools.lru_cache(maxsize=4096)
