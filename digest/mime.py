@@ -107,7 +107,7 @@ def _normalise_body(text: str) -> str:
 
 
 def _part(subtype: str, body: str) -> bytes:
-    if body.isascii() and max(map(len, body.split("\n"))) <= _MAX_BODY_LINE:
+    if _fits_7bit(body):
         return _part_head(subtype, "7bit") + _seven_bit(body)
     return _part_head(subtype, "quoted-printable") + _quoted_printable(body)
 
@@ -126,8 +126,9 @@ def _quoted_printable(text: str) -> bytes:
     return encoded.replace(b"\n", b"\r\n")
 
 
-def _fits_7bit(line: str) -> bool:
-    return line.isascii() and len(line) <= _MAX_BODY_LINE
+def _fits_7bit(text: str) -> bool:
+    """ASCII, and no line longer than SMTP allows: the text can go as 7bit."""
+    return text.isascii() and max(map(len, text.split("\n"))) <= _MAX_BODY_LINE
 
 
 class PartTemplate:
@@ -144,9 +145,7 @@ class PartTemplate:
         self._pieces = list(pieces)
         self._names = frozenset(pieces[1::2])
         runs, self._slot_lines = _lines_of(pieces)
-        self._fixed_fit_7bit = all(
-            run.isascii() and max(map(len, run.split("\n"))) <= _MAX_BODY_LINE for run in runs
-        )
+        self._fixed_fit_7bit = all(map(_fits_7bit, runs))
         # Only the encoding the fixed lines lead to is kept (memory: a run's renderings are
         # cached); a token that forces the other one has it encoded then.
         likely = "7bit" if self._fixed_fit_7bit else "quoted-printable"
