@@ -89,10 +89,10 @@ class _Rendering:
         self.html = placeholders.split(rendered.html)
         self.text = placeholders.split(rendered.text)
         self.parts = (PartTemplate("plain", self.text), PartTemplate("html", self.html))
+        self.purposes = frozenset(self.html[1::2]) | frozenset(self.text[1::2])
 
     def fill(self, tokens: LinkTokens) -> tuple[RenderedEmail, tuple[bytes, bytes]]:
-        slots = {purpose: getattr(tokens, purpose) for purpose in self.html[1::2]}
-        slots.update((purpose, getattr(tokens, purpose)) for purpose in self.text[1::2])
+        slots = {purpose: getattr(tokens, purpose) for purpose in self.purposes}
         rendered = RenderedEmail(
             subject=self.subject, html=_fill(self.html, tokens), text=_fill(self.text, tokens)
         )
