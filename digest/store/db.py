@@ -42,12 +42,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Custom plans only, on every PostgreSQL connection (the send journal's own one too). A prepared
+# statement (psycopg prepares one on its fifth run) may otherwise keep a generic plan judged on
+# the tables as they were: an outbox still nearly empty at the start of a run gets a plan that
+# scans every row, for every later claim or commit. A custom plan costs microseconds.
+POSTGRESQL_SESSION_SETUP = "SET plan_cache_mode TO force_custom_plan"
+
+
 def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
-    """Custom plans only. psycopg prepares a statement on its fifth run, and PostgreSQL may then
-    keep a generic plan judged on the tables as they were: an outbox still nearly empty at the
-    start of a run gets a plan that scans every row, for every later claim."""
     with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode TO force_custom_plan")
+        cursor.execute(POSTGRESQL_SESSION_SETUP)
     dbapi_connection.commit()
 
 

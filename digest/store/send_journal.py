@@ -25,6 +25,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from digest.store.db import POSTGRESQL_SESSION_SETUP
 from digest.store.deliveries import (
     FinalOutcome,
     data_started_statement,
@@ -196,10 +197,7 @@ class SendJournal:
             conninfo = url.render_as_string(hide_password=False)
             connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
             await connection.execute("SET client_encoding TO 'UTF8'")
-            # A generic plan is chosen after five runs, judged on the table as it was then: a
-            # run that starts on a nearly empty outbox got one that scans every row, for each
-            # of thousands of commits. A custom plan per run costs a few microseconds.
-            await connection.execute("SET plan_cache_mode TO force_custom_plan")
+            await connection.execute(POSTGRESQL_SESSION_SETUP)
             await connection.execute(_PREPARE_GROUP_COMMIT)
             self._connection = connection
         connection = self._connection
