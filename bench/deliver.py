@@ -9,8 +9,8 @@
   ones far more often, some weighted or with an exclusion;
 - peak_mb: peak RSS at N subscribers of the run plus its sending processes (the largest one
   counted once per process) (target < 500); peak_mb_quarter at N/4 shows whether it grows;
-- email_build_vs_stdlib: one whole email (render + MIME bytes) built by digest.mime against
-  the same render + stdlib EmailMessage (digest.mime_stdlib) (target >= 4).
+- email_build_vs_stdlib: one whole email (render + MIME bytes) built by digest.render.mime against
+  the same render + stdlib EmailMessage (digest.render.mime_stdlib) (target >= 4).
 
 Usage: python bench/deliver.py [--subscribers 20000] [--pool 4]. smtp-sink comes from the Debian
 package postfix (only the binary; no mail daemon). PostgreSQL from DIGEST_TEST_POSTGRES (default
@@ -43,11 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from digest import pipeline, send_processes  # noqa: E402
-from digest.compose import compose_digest  # noqa: E402
 from digest.config import Settings  # noqa: E402
-from digest.mime import build_message  # noqa: E402
-from digest.mime_stdlib import build_message_stdlib  # noqa: E402
 from digest.models import Digest, Pick, Topic  # noqa: E402
+from digest.render.compose import compose_digest  # noqa: E402
+from digest.render.mime import build_message  # noqa: E402
+from digest.render.mime_stdlib import build_message_stdlib  # noqa: E402
 from digest.resources import samples_dir  # noqa: E402
 from digest.service import Service  # noqa: E402
 from digest.store import papers, subscribers  # noqa: E402
@@ -193,7 +193,7 @@ def sample_digest(service: Service) -> Digest:
 
 
 def build_ratio(service: Service, digest: Digest, rounds: int = 300) -> tuple[float, float, bytes]:
-    """(ms per email with digest.mime, ms with stdlib EmailMessage, one message's bytes)."""
+    """(ms per email with digest.render.mime, ms with stdlib EmailMessage, one message's bytes)."""
     links = service.links.for_subscriber(digest.subscriber, DAY, [p.paper.id for p in digest.picks])
     arguments = dict(
         sender="Papers <papers@bench.example>",

@@ -21,10 +21,10 @@ from digest.cli_output import (
     print_ingest_reports,
 )
 from digest.cli_subscribers import subscribers_app
-from digest.compose import compose_digest, digest_message_id
 from digest.config import load_settings
 from digest.errors import DigestError
-from digest.mime import parts_of
+from digest.render.compose import compose_digest, digest_message_id
+from digest.render.mime import parts_of
 from digest.service import Service, utcnow
 from digest.store import deliveries, papers, sources, subscribers
 

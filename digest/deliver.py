@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from digest.addresses import email_hash
-from digest.compose import DigestRenders, compose_digest
 from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
+from digest.render.compose import DigestRenders, compose_digest
 from digest.service import Service
 from digest.store import deliveries, papers, subscribers
 from digest.store.deliveries import ClaimedDelivery, StoredPick

@@ -171,7 +171,7 @@ class RenderedEmail:
 class OutgoingMessage:
     """A message ready for the wire: envelope plus the exact bytes.
 
-    ``crlf_only`` promises that every line of ``data`` ends in CRLF, as :mod:`digest.mime`
+    ``crlf_only`` promises that every line of ``data`` ends in CRLF, as :mod:`digest.render.mime`
     writes them, so the SMTP transport need not scan the message to normalise line ends.
     """
 

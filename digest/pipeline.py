@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from digest import ops, rank, schedule, send_processes
 from digest.addresses import email_hash
-from digest.compose import compose_digest, digest_message_id
 from digest.deliver import DeliveryReport, deliver_due
 from digest.ingest_job import IngestReport, ingest_files, ingest_sources
 from digest.metrics import process_metrics
@@ -29,6 +28,7 @@ from digest.models import (
     Topic,
     TrendSignal,
 )
+from digest.render.compose import compose_digest, digest_message_id
 from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import deliveries, papers, planning, subscribers

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from digest.config import Settings
-from digest.render import EmailRenderer
+from digest.render.renderer import EmailRenderer
 from digest.store.db import Database
 from digest.tokens import LinkBuilder, Signer
 

@@ -68,7 +68,7 @@ def _quoted(address: str) -> str:
 def wire_body(data: bytes, crlf_only: bool = False) -> bytes:
     """The message as it travels after DATA: CRLF line ends, leading dots doubled, final dot.
 
-    ``crlf_only`` data (built by :mod:`digest.mime`) is taken as it is. Other data is counted
+    ``crlf_only`` data (built by :mod:`digest.render.mime`) is taken as it is. Other data is counted
     (C speed) first, so the regular expression runs only when some line end is not CRLF.
     """
     if not crlf_only:

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from digest import pipeline, schedule
 from digest.models import Pick, Subscriber
-from digest.render import OTHER_TOPIC, PaperFacts, paper_facts
+from digest.render.renderer import OTHER_TOPIC, PaperFacts, paper_facts
 from digest.store import archive
 from digest.web.pages import error_page, page, verify_link, web
 

@@ -12,8 +12,8 @@ import secrets
 
 from starlette.background import BackgroundTask
 
-from digest.mime import build_message, make_message_id
 from digest.models import OutgoingMessage, RenderedEmail, Subscriber
+from digest.render.mime import build_message, make_message_id
 from digest.service import Service
 from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 
@@ -57,7 +57,7 @@ def account_message(
         recipient=recipient.email,
         message_id=message_id,
         data=data,
-        crlf_only=True,  # as digest.mime writes it
+        crlf_only=True,  # as digest.render.mime writes it
     )
 
 

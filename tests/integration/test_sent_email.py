@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from digest import cli, pipeline
-from digest.mime import parts_of
+from digest.render.mime import parts_of
 from digest.service import Service
 from tests.integration.test_delivery import DAY, NOW, READERS, smtp_service
 from tests.smtp_sink import Received, SmtpSink

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.compose import DigestRenders, compose_digest
 from digest.models import Digest, Subscriber
+from digest.render.compose import DigestRenders, compose_digest
 from digest.service import Service
 from digest.store.db import Database
 from tests.conftest import make_settings

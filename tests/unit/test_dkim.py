@@ -10,7 +10,7 @@ from pathlib import Path
 import dkim
 import pytest
 
-from digest.dkim_sign import SIGNED_HEADERS, DkimSigner
+from digest.render.dkim_sign import SIGNED_HEADERS, DkimSigner
 from tests.unit.test_mime import SAMPLE, build
 
 pytestmark = pytest.mark.skipif(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from digest.models import Digest, Links, Paper, Pick, Profile, Subscriber, Topic
-from digest.render import (
+from digest.render.renderer import (
     EXCERPT_MAX,
     EmailRenderer,
     digest_subject,

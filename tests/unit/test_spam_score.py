@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from digest.mime import build_message, make_message_id
-from digest.render import EmailRenderer
+from digest.render.mime import build_message, make_message_id
+from digest.render.renderer import EmailRenderer
 from tests.unit.test_render import make_digest, make_links
 
 pytestmark = pytest.mark.skipif(

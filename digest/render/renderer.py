@@ -1,7 +1,7 @@
 """Digest and account emails: models in, (subject, html, text) out, via Jinja2.
 
 The HTML templates get ``templates/email/email.css`` inlined once, when they are loaded
-(:mod:`digest.inline_css`); rendering an email is then plain Jinja2 with autoescape on for
+(:mod:`digest.render.inline_css`); rendering an email is then plain Jinja2 with autoescape on for
 ``.html``.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
-from digest.inline_css import InliningLoader, split_css
 from digest.models import Digest, Links, Paper, Pick, RenderedEmail, Subscriber
+from digest.render.inline_css import InliningLoader, split_css
 from digest.resources import templates_dir
 
 SUBJECT_MAX = 120

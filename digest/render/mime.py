@@ -2,7 +2,7 @@
 
 The stdlib's ``EmailMessage`` spends about 7 ms per digest on header objects and policy checks;
 this builder writes the same message in a fraction of that (``bench/deliver.py`` measures both),
-and :mod:`digest.mime_stdlib` is kept as the reference that tests compare against.
+and :mod:`digest.render.mime_stdlib` is kept as the reference that tests compare against.
 
 The message is multipart/alternative (text/plain first, then text/html), UTF-8, with CRLF line
 endings: a body that is ASCII with lines within RFC 5322's 998 characters goes as 7bit, anything

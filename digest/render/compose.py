@@ -14,9 +14,9 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from digest.dkim_sign import signer_from_file
-from digest.mime import PartTemplate, build_message, make_message_id
 from digest.models import Digest, Links, OutgoingMessage, RenderedEmail, Subscriber
+from digest.render.dkim_sign import signer_from_file
+from digest.render.mime import PartTemplate, build_message, make_message_id
 from digest.service import Service
 from digest.tokens import LinkTokens
 
@@ -39,7 +39,7 @@ class DigestRenders:
     Subscribers who share a profile and a history get the same picks, so a run renders the
     same digest for many of them; only the signed tokens in their links differ. A rendering is
     kept as the text between placeholders, so a hit costs two joins instead of two Jinja
-    renders, and its MIME parts as :class:`~digest.mime.PartTemplate`, which encode only the
+    renders, and its MIME parts as :class:`~digest.render.mime.PartTemplate`, which encode only the
     lines that hold a token. The placeholders carry a random nonce, so text from a feed cannot
     contain one.
     Meant for one run: the key names papers by id, so a paper edited meanwhile would show as
@@ -59,7 +59,7 @@ class DigestRenders:
         self, digest: Digest, tokens: LinkTokens, *, nothing_matched: bool
     ) -> tuple[RenderedEmail, tuple[bytes, bytes]]:
         """Exactly what rendering ``digest`` with links on ``tokens`` gives, and its text and
-        HTML parts as :func:`~digest.mime.build_message` takes them."""
+        HTML parts as :func:`~digest.render.mime.build_message` takes them."""
         key = (
             nothing_matched,
             digest.date,
@@ -154,5 +154,5 @@ def compose_digest(
         recipient=subscriber.email,
         message_id=message_id,
         data=data,
-        crlf_only=not signed,  # as digest.mime writes it; a signer's header is not checked
+        crlf_only=not signed,  # as digest.render.mime writes it; a signer's header is not checked
     )

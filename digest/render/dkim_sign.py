@@ -1,4 +1,4 @@
-"""Optional DKIM signing (dkimpy) of the bytes :mod:`digest.mime` builds.
+"""Optional DKIM signing (dkimpy) of the bytes :mod:`digest.render.mime` builds.
 
 The signature covers the headers a receiver judges a list mail by: who sent it, to whom, what it
 says it is, and the one-click unsubscribe headers (RFC 8058 wants List-Unsubscribe and

@@ -1,8 +1,8 @@
-"""The reference MIME builder: the message :mod:`digest.mime` builds, via stdlib EmailMessage.
+"""The reference MIME builder: the message :mod:`digest.render.mime` builds, via stdlib EmailMessage.
 
 Kept beside the hand-built path, which is about ten times faster, for two reasons: tests check
 that both parse back to the same headers and parts, and ``bench/deliver.py`` measures one
-against the other. Same arguments, same contract as :func:`digest.mime.build_message`.
+against the other. Same arguments, same contract as :func:`digest.render.mime.build_message`.
 """
 
 from __future__ import annotations
