@@ -42,8 +42,9 @@ import aiosmtplib
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest import pipeline, send_processes  # noqa: E402
+from digest import pipeline  # noqa: E402
 from digest.config import Settings  # noqa: E402
+from digest.deliver import send_processes  # noqa: E402
 from digest.models import Digest, Pick, Topic  # noqa: E402
 from digest.render.compose import compose_digest  # noqa: E402
 from digest.render.mime import build_message  # noqa: E402

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from digest import deliver, pipeline
+from digest import pipeline
 from digest.cli_output import (
     echo_json,
     paper_json,
@@ -22,6 +22,7 @@ from digest.cli_output import (
 )
 from digest.cli_subscribers import subscribers_app
 from digest.config import load_settings
+from digest.deliver import send_loop as deliver
 from digest.errors import DigestError
 from digest.render.compose import compose_digest, digest_message_id
 from digest.render.mime import parts_of

@@ -11,7 +11,7 @@ import typer
 from digest.models import Paper, Pick
 
 if TYPE_CHECKING:
-    from digest.deliver import DeliveryReport
+    from digest.deliver.send_loop import DeliveryReport
     from digest.pipeline import IngestReport
 
 

@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from digest.store import runs
 
 if TYPE_CHECKING:
-    from digest.deliver import DeliveryReport
+    from digest.deliver.send_loop import DeliveryReport
     from digest.ingest_job import IngestReport
     from digest.service import Service
 

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from digest import ops, rank, schedule, send_processes
+from digest import ops, rank, schedule
 from digest.addresses import email_hash
-from digest.deliver import DeliveryReport, deliver_due
+from digest.deliver import send_processes
+from digest.deliver.send_loop import DeliveryReport, deliver_due
 from digest.ingest_job import IngestReport, ingest_files, ingest_sources
 from digest.metrics import process_metrics
 from digest.models import (

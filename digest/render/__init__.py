@@ -1,1 +1,5 @@
-"""Pure rendering: a Digest becomes its subject, its HTML and text parts and the exact message bytes (templates, text helpers, view models, CSS inlining, MIME, DKIM)."""
+"""Pure rendering: a Digest becomes its subject, HTML and text parts and exact message bytes.
+
+Templates, text helpers, view models, CSS inlining, MIME body and headers, DKIM, and the stdlib
+reference builder the tests compare against. No database and no Service here.
+"""

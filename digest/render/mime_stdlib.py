@@ -1,4 +1,4 @@
-"""The reference MIME builder: the message :mod:`digest.render.mime` builds, via stdlib EmailMessage.
+"""The reference MIME builder: the message :mod:`digest.render.mime` builds, via EmailMessage.
 
 Kept beside the hand-built path, which is about ten times faster, for two reasons: tests check
 that both parse back to the same headers and parts, and ``bench/deliver.py`` measures one

@@ -1,6 +1,6 @@
 """One account email (confirm, welcome) from the web, through the configured transport.
 
-The digest run sends in batches through :mod:`digest.deliver`; the web sends one message at a
+The digest run sends in batches through :mod:`digest.deliver.send_loop`; the web sends one message at a
 time when a person asks for it, with the same MIME builder and the same transports.
 """
 
@@ -12,10 +12,10 @@ import secrets
 
 from starlette.background import BackgroundTask
 
+from digest.deliver.transport import OutboxDir, SendResult, SmtpPool, Transport
 from digest.models import OutgoingMessage, RenderedEmail, Subscriber
 from digest.render.mime import build_message, make_message_id
 from digest.service import Service
-from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 
 log = logging.getLogger(__name__)
 

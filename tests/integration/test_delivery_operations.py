@@ -100,7 +100,7 @@ def test_temporary_failures_on_several_days_suspend_the_subscriber(
 def test_backoff_spreads_five_attempts_over_about_a_day() -> None:
     import random
 
-    from digest.outcomes import backoff_delay
+    from digest.deliver.outcomes import backoff_delay
 
     rng = random.Random(7)
     waits = [backoff_delay(attempt, rng) for attempt in range(1, 5)]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from digest.config import SmtpTarget
+from digest.deliver.transport import OutboxDir, SendResult, SmtpPool, Transport
 from digest.models import OutgoingMessage
-from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 from tests.smtp_sink import SmtpSink, self_signed_tls
 
 SENDER = "digest@example.org"

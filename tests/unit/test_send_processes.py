@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digest import send_processes
-from digest.outcomes import DeliveryReport
+from digest.deliver import send_processes
+from digest.deliver.outcomes import DeliveryReport
 from tests.conftest import make_settings
 
 

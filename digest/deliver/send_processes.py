@@ -7,7 +7,7 @@ them (the outbox is the database: claims never overlap, see ``deliveries.claim_d
 stops once planning is over and nothing due is left. Each claims the rows of its own share of
 the editions first, so a digest is mostly rendered in one process rather than in every one.
 
-A worker is a fresh interpreter (``python -m digest.send_processes``), not a multiprocessing
+A worker is a fresh interpreter (``python -m digest.deliver.send_processes``), not a multiprocessing
 child, so it works whatever program embeds the pipeline. Its settings arrive pickled on stdin;
 the end of stdin means "planning is over" (or the parent died); its report goes back pickled on
 stdout. Claims a killed worker leaves behind are settled by the next run, as for any crash.
@@ -26,9 +26,9 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from digest.config import Settings
-from digest.deliver import deliver_due, recover_abandoned
+from digest.deliver.outcomes import DeliveryReport
+from digest.deliver.send_loop import deliver_due, recover_abandoned
 from digest.errors import DigestError
-from digest.outcomes import DeliveryReport
 from digest.service import Service
 
 PARALLEL_FROM = 1000  # recipients; below this a new interpreter (about a second) is not worth it
@@ -83,7 +83,7 @@ def sending_while_planning(
 
 def _start(job: bytes) -> subprocess.Popen[bytes]:
     worker = subprocess.Popen(
-        [sys.executable, "-m", "digest.send_processes"],
+        [sys.executable, "-m", "digest.deliver.send_processes"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )

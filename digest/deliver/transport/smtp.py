@@ -1,6 +1,6 @@
 """SmtpPool: a bounded set of reused SMTP connections that says what became of every message.
 
-aiosmtplib opens each connection; the transactions then run on :mod:`digest.transport.smtp_session`
+aiosmtplib opens each connection; the transactions then run on :mod:`digest.deliver.transport.smtp_session`
 (MAIL, RCPT and DATA in one write where the server offers PIPELINING). ``on_data_start`` is called
 once the server has answered 354 to DATA, and only then is the body written, so after a lost
 connection the caller knows whether the body may have gone out.
@@ -21,8 +21,7 @@ from aiosmtplib import SMTPException, SMTPResponse, SMTPResponseException
 from aiosmtplib.email import quote_address
 
 from digest.config import SmtpTarget
-from digest.models import OutgoingMessage
-from digest.transport.base import (
+from digest.deliver.transport.base import (
     Messages,
     OnDataStart,
     OnResult,
@@ -31,7 +30,8 @@ from digest.transport.base import (
     data_starting,
     send_concurrently,
 )
-from digest.transport.smtp_session import Reply, SmtpSession
+from digest.deliver.transport.smtp_session import Reply, SmtpSession
+from digest.models import OutgoingMessage
 
 BACKOFF_CODES = frozenset({421, 451, 452})  # the server is busy: every connection waits a while
 _STEPS = ("MAIL FROM", "RCPT TO", "DATA")

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.config import Settings
+from digest.deliver.transport import SendResult
 from digest.store import deliveries, subscribers
 from digest.store.db import Database, Session
 from digest.store.schema import SubscriberRow
-from digest.transport import SendResult
 
 BACKOFF_BASE = dt.timedelta(minutes=40)
 BACKOFF_FACTOR = 3

@@ -1,6 +1,6 @@
 """What every transport promises: one :class:`SendResult` per message, and a hook before the body.
 
-The outbox in :mod:`digest.deliver` owns the state machine; a transport only moves bytes and says
+The outbox in :mod:`digest.deliver.send_loop` owns the state machine; a transport only moves bytes and says
 what happened. The one fact the outbox must record *before* it is true is "the body has begun to
 go out", because from then on a lost connection means the mail may or may not have been
 delivered. ``on_data_start`` is called at exactly that moment, and ``data_started`` repeats it
@@ -49,7 +49,7 @@ class SendResult:
 
 
 class Transport(Protocol):
-    """A way to hand messages over: :class:`~digest.transport.SmtpPool` or ``OutboxDir``.
+    """A way to hand messages over: :class:`~digest.deliver.transport.SmtpPool` or ``OutboxDir``.
 
     ``send`` never raises for a failure of one message or of the network: that is the result's
     job. Exceptions raised by the callbacks propagate (and stop ``send_many``), so a failure to

@@ -5,7 +5,7 @@ bounded pool of reused connections; :class:`OutboxDir` writes .eml and .html fil
 one :class:`SendResult` per message and call ``on_data_start`` just before the body goes out.
 """
 
-from digest.transport.base import (
+from digest.deliver.transport.base import (
     Messages,
     OnDataStart,
     OnResult,
@@ -14,8 +14,8 @@ from digest.transport.base import (
     Transport,
     send_concurrently,
 )
-from digest.transport.outbox import OutboxDir
-from digest.transport.smtp import BACKOFF_CODES, SmtpPool
+from digest.deliver.transport.outbox import OutboxDir
+from digest.deliver.transport.smtp import BACKOFF_CODES, SmtpPool
 
 __all__ = [
     "BACKOFF_CODES",

@@ -2,7 +2,7 @@
 
 The outbox is the database: a delivery is claimed (state `sending`), the moment DATA begins is
 committed before the bytes go out, and outcomes are committed in small batches right after
-(:mod:`digest.outcomes`). So a crash leaves each row either untouched (sent again), or marked as
+(:mod:`digest.deliver.outcomes`). So a crash leaves each row either untouched (sent again), or marked as
 begun (reported as ambiguous, never resent automatically).
 
 Rows are claimed a batch at a time and composed lazily as connections free up, so the pool keeps
@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from digest.addresses import email_hash
+from digest.deliver.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
+from digest.deliver.transport import OutboxDir, SendResult, SmtpPool, Transport
 from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
-from digest.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
 from digest.render.compose import DigestRenders, compose_digest
 from digest.service import Service
 from digest.store import deliveries, papers, subscribers
 from digest.store.deliveries import ClaimedDelivery, StoredPick
 from digest.store.schema import Delivery
 from digest.store.send_journal import SendJournal
-from digest.transport import OutboxDir, SendResult, SmtpPool, Transport
 
 __all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "StoredDigest", "stored_digest"]
 

@@ -20,8 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from digest.models import OutgoingMessage
-from digest.transport.base import (
+from digest.deliver.transport.base import (
     Messages,
     OnDataStart,
     OnResult,
@@ -29,6 +28,7 @@ from digest.transport.base import (
     data_starting,
     send_concurrently,
 )
+from digest.models import OutgoingMessage
 
 _UNSAFE = re.compile(r"[^a-z0-9._@+-]+")
 
@@ -50,7 +50,7 @@ def html_part(data: bytes) -> str | None:
 
 
 class OutboxDir:
-    """A :class:`~digest.transport.base.Transport` that writes files; every outcome is ``sent``."""
+    """A :class:`~digest.deliver.transport.base.Transport` that writes files; every outcome is ``sent``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
