@@ -397,7 +397,7 @@ def serve(
 
     SIGTERM stops the web site, lets a running send finish and record its outcome, then exits 0.
     """
-    from digest.logging_setup import configure_logging
+    from digest.ops.logging_setup import configure_logging
     from digest.scheduler import scheduler_clock, start_for_serve, termination_signals
     from digest.web.server import serve as serve_web
 
@@ -418,7 +418,7 @@ def serve(
 @app.command()
 def scheduler(tick_seconds: TickOpt = 300, now: PretendNowOpt = None) -> None:
     """The scheduled jobs (ingest, send what is due) without the web site."""
-    from digest.logging_setup import configure_logging
+    from digest.ops.logging_setup import configure_logging
     from digest.scheduler import run_forever, scheduler_clock
 
     configure_logging()
@@ -432,7 +432,7 @@ def status(
     now: Annotated[str | None, typer.Option("--now", help="Pretend it is this ISO time.")] = None,
 ) -> None:
     """Last runs, what is due now and next, failing sources, deliveries needing a look."""
-    from digest.status import status_lines, status_report
+    from digest.ops.status import status_lines, status_report
 
     report = status_report(open_service(), now=parse_now(now))
     if as_json:

@@ -13,12 +13,11 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from digest import ops, rank, schedule
+from digest import rank
 from digest.addresses import email_hash
 from digest.deliver import send_processes
 from digest.deliver.send_loop import DeliveryReport, deliver_due
 from digest.ingest_job import IngestReport, ingest_files, ingest_sources
-from digest.metrics import process_metrics
 from digest.models import (
     Digest,
     Paper,
@@ -29,6 +28,8 @@ from digest.models import (
     Topic,
     TrendSignal,
 )
+from digest.ops import due_times, run_tracking
+from digest.ops.metrics import process_metrics
 from digest.render.compose import compose_digest, digest_message_id
 from digest.resources import samples_dir
 from digest.service import Service
@@ -371,7 +372,7 @@ def run_due(service: Service, *, now: dt.datetime, dry_run: bool = False) -> Due
     """
     if dry_run:
         return _run_due(service, now=now, dry_run=True)
-    with ops.track_run(service, "due", now=now) as run:
+    with run_tracking.track_run(service, "due", now=now) as run:
         report = _run_due(service, now=now, dry_run=False)
         process_metrics().count_delivery(report.delivery)
         run.summary.update(
@@ -388,9 +389,9 @@ def _run_due(service: Service, *, now: dt.datetime, dry_run: bool) -> DueReport:
     groups: dict[tuple[dt.date, int], list[Subscriber]] = {}
     with service.db.session() as session:
         for subscriber, paused_until in subscribers.confirmed_with_pause(session):
-            date = schedule.due_digest_date(subscriber, now, paused_until)
+            date = due_times.due_digest_date(subscriber, now, paused_until)
             if date is not None:
-                window = schedule.window_days_for(subscriber, service.settings.window_days)
+                window = due_times.window_days_for(subscriber, service.settings.window_days)
                 groups.setdefault((date, window), []).append(subscriber)
                 log.debug("due", extra={"subscriber_id": subscriber.id, "date": str(date)})
         for date, window in list(groups):  # who already has that date's row needs no ranking

@@ -21,10 +21,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from digest import ops, pipeline
+from digest import pipeline
 from digest.errors import DigestError
 from digest.ingest_job import ingest_sources
-from digest.metrics import process_metrics
+from digest.ops import run_tracking
+from digest.ops.metrics import process_metrics
 from digest.service import Service, utcnow
 from digest.store.db import SchedulerLock
 
@@ -55,7 +56,7 @@ def scheduler_clock(pretend_now: dt.datetime | None = None) -> Clock:
 
 def ingest_job(service: Service, clock: Clock = utcnow) -> None:
     now = clock()
-    with ops.track_run(service, "ingest", now=now) as run:
+    with run_tracking.track_run(service, "ingest", now=now) as run:
         reports = ingest_sources(service, None, now=now)
         process_metrics().count_ingest(reports)
         for report in reports:

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from digest import ops
+from digest.ops import run_tracking
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
 from digest.web import archive, home, links, manage, subscribe, topics, unsubscribe
@@ -93,7 +93,7 @@ def create_app(
             *unsubscribe.routes,
             *links.routes,
             *archive.routes,
-            *ops.routes,
+            *run_tracking.routes,
         ],
         middleware=[Middleware(SecurityHeadersMiddleware, headers=headers)],
         exception_handlers={

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from digest import pipeline, schedule
+from digest import pipeline
 from digest.models import Pick, Subscriber
+from digest.ops import due_times
 from digest.render.renderer import OTHER_TOPIC, PaperFacts, paper_facts
 from digest.store import archive
 from digest.web.pages import error_page, page, verify_link, web
@@ -60,7 +61,7 @@ def overflow_groups(
     if not digest.overflow:
         return []
     ctx = web(request)
-    window = schedule.window_days_for(subscriber, ctx.service.settings.window_days)
+    window = due_times.window_days_for(subscriber, ctx.service.settings.window_days)
     context = pipeline.ranking_context(ctx.service, digest.date, window)
     _, picks = pipeline.digest_for(ctx.service, context, subscriber, now=ctx.clock())
     groups = []

@@ -10,11 +10,11 @@ import logging
 from sqlalchemy import update
 
 from digest import pipeline
-from digest.logging_setup import configure_logging, run_context
-from digest.metrics import Metrics, render_metrics
-from digest.ops import health_report
+from digest.ops.logging_setup import configure_logging, run_context
+from digest.ops.metrics import Metrics, render_metrics
+from digest.ops.run_tracking import health_report
+from digest.ops.status import status_lines, status_report
 from digest.service import Service
-from digest.status import status_lines, status_report
 from digest.store import runs, subscribers
 from digest.store.schema import Delivery
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from digest.models import Subscriber
-from digest.schedule import due_digest_date, next_send_time, window_days_for
+from digest.ops.due_times import due_digest_date, next_send_time, window_days_for
 
 UTC = dt.UTC
 

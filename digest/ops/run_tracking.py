@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from digest.errors import DigestError
-from digest.logging_setup import run_context
-from digest.metrics import CONTENT_TYPE, process_metrics, render_metrics
+from digest.ops.logging_setup import run_context
+from digest.ops.metrics import CONTENT_TYPE, process_metrics, render_metrics
 from digest.service import Service, utcnow
 from digest.store import runs
 

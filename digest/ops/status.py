@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from digest import schedule
+from digest.ops import due_times
 from digest.service import Service
 from digest.store import deliveries, runs, sources, subscribers
 
@@ -71,16 +71,16 @@ def _schedule_counts(
     upcoming: collections.Counter[dt.datetime] = collections.Counter()
     have: dict[dt.date, set[int]] = {}
     for subscriber, paused_until in subscribers.confirmed_with_pause(session):
-        local_day = schedule.local_now(subscriber, now).date()
+        local_day = due_times.local_now(subscriber, now).date()
         if paused_until is not None and local_day <= paused_until:
             paused += 1
             continue
-        date = schedule.due_digest_date(subscriber, now, paused_until)
+        date = due_times.due_digest_date(subscriber, now, paused_until)
         if date is not None:
             if date not in have:
                 have[date] = deliveries.dates_with_delivery(session, date)
             due_now += subscriber.id not in have[date]
-        upcoming[schedule.next_send_time(subscriber, now)] += 1
+        upcoming[due_times.next_send_time(subscriber, now)] += 1
     return due_now, paused, sorted(upcoming.items())[:NEXT_SHOWN]
 
 
