@@ -107,7 +107,7 @@ def open_service(database_url: str, folder: Path):  # type: ignore[no-untyped-de
 
 
 def first_ingest(database_url: str, data: bytes, folder: Path) -> float:
-    from digest.ingest_job import ingest_document
+    from digest.pipeline.ingest_job import ingest_document
 
     service = open_service(database_url, folder)
     try:
@@ -123,7 +123,7 @@ def first_ingest(database_url: str, data: bytes, folder: Path) -> float:
 def repeat_ingests(data: bytes, changed: bytes, folder: Path) -> tuple[float, float]:
     """(same bytes again, changed feed of known items) on SQLite, through the source path."""
     from digest.ingest.fetch import HostPacer
-    from digest.ingest_job import ingest_document, ingest_sources
+    from digest.pipeline.ingest_job import ingest_document, ingest_sources
     from digest.store import sources
 
     service = open_service(f"sqlite:///{folder / 'repeat.db'}", folder)

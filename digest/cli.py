@@ -86,7 +86,7 @@ def ingest(
     """Ingest local feed files and/or configured sources (all enabled sources by default)."""
     from digest.cli_progress import ingest_progress
     from digest.ingest.fetch import HostPacer
-    from digest.ingest_job import ingest_files, ingest_sources
+    from digest.pipeline.ingest_job import ingest_files, ingest_sources
 
     service = open_service()
     now = utcnow()
@@ -344,7 +344,7 @@ def deliveries_retry(
         sid = subscribers.get_row(session, email).id if email else None
         count = deliveries.retry_now(session, now=now, subscriber_id=sid)
     typer.echo(f"{count} deliveries due again")
-    print_delivery_report(pipeline.deliver_due(service, now=now, subscriber_id=sid))
+    print_delivery_report(deliver.deliver_due(service, now=now, subscriber_id=sid))
 
 
 @deliveries_app.command("resolve")
@@ -367,7 +367,7 @@ def deliveries_resolve(
         state = row.state
     typer.echo(f"{email} {date.date().isoformat()}: {state}")
     if state == "pending":
-        print_delivery_report(pipeline.deliver_due(service, now=now, subscriber_id=sid))
+        print_delivery_report(deliver.deliver_due(service, now=now, subscriber_id=sid))
 
 
 TickOpt = Annotated[

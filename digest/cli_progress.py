@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from digest.ingest_job import IngestReport, OnReport
+    from digest.pipeline.ingest_job import IngestReport, OnReport
 
 
 def _summary(report: IngestReport) -> str:

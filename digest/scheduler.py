@@ -23,9 +23,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest import pipeline
 from digest.errors import DigestError
-from digest.ingest_job import ingest_sources
 from digest.ops import run_tracking
 from digest.ops.metrics import process_metrics
+from digest.pipeline.ingest_job import ingest_sources
 from digest.service import Service, utcnow
 from digest.store.db import SchedulerLock
 

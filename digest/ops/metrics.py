@@ -19,7 +19,7 @@ from digest.store import runs
 
 if TYPE_CHECKING:
     from digest.deliver.send_loop import DeliveryReport
-    from digest.ingest_job import IngestReport
+    from digest.pipeline.ingest_job import IngestReport
     from digest.service import Service
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

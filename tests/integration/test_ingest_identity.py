@@ -7,8 +7,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from digest.ingest_job import ingest_document
 from digest.models import Paper
+from digest.pipeline.ingest_job import ingest_document
 from digest.service import Service
 from digest.store import papers
 from digest.store.schema import PaperRow

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from digest.cli import app
 from digest.ingest.fetch import HostPacer
-from digest.ingest_job import ingest_sources
+from digest.pipeline.ingest_job import ingest_sources
 from digest.service import Service
 from digest.store import papers, sources
 from tests.conftest import invoke_cli

@@ -1,0 +1,70 @@
+"""The daily job: ingest, plan and deliver, with sending processes for many recipients."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from digest.deliver import send_processes
+from digest.deliver.send_loop import DeliveryReport, deliver_due
+from digest.pipeline.ingest_job import IngestReport, ingest_sources
+from digest.pipeline.plan import PlanReport, plan_digests
+from digest.service import Service
+from digest.store import planning, subscribers
+
+
+@dataclass
+class RunReport:
+    date: dt.date
+    ingest: list[IngestReport]
+    plan: PlanReport
+    delivery: DeliveryReport | None
+
+
+def run_daily(
+    service: Service,
+    date: dt.date,
+    *,
+    now: dt.datetime,
+    dry_run: bool = False,
+    to: str | None = None,
+    ingest: bool = True,
+) -> RunReport:
+    """The daily job once: ingest configured sources, rank, record, render and deliver."""
+    ingest_reports = ingest_sources(service, None, now=now) if ingest and not dry_run else []
+    if dry_run:
+        plan = plan_digests(service, date, now=now, only=to, dry_run=True)
+        return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=None)
+    if to:
+        plan = plan_digests(service, date, now=now, only=to)
+        with service.db.session() as session:
+            subscriber_id = subscribers.get_row(session, to).id
+        delivery = deliver_due(service, now=now, subscriber_id=subscriber_id)
+        return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=delivery)
+    with service.db.session() as session:
+        recipients = len(planning.confirmed_subscriber_ids(session))
+    with sending(service, now=now, recipients=recipients) as sent:
+        plan = plan_digests(service, date, now=now)
+    return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=sent.report)
+
+
+@dataclass
+class Sending:
+    report: DeliveryReport | None = None
+
+
+@contextlib.contextmanager
+def sending(service: Service, *, now: dt.datetime, recipients: int) -> Iterator[Sending]:
+    """Deliver what the ``with`` body records: for many recipients, from several processes
+    that start sending while planning goes on; else in-process once the body is done."""
+    processes = send_processes.process_count(service.settings, recipients)
+    result = Sending()
+    if processes > 1:
+        with send_processes.sending_while_planning(service, now=now, processes=processes) as report:
+            yield result
+        result.report = report
+    else:
+        yield result
+        result.report = deliver_due(service, now=now)

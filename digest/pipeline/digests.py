@@ -1,0 +1,118 @@
+"""One subscriber's digest for a date: the shared ranking context, then rank and cap.
+
+The email, `preview`, the web preview and the archive all build a digest here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from digest import rank
+from digest.models import (
+    Digest,
+    Paper,
+    Pick,
+    RenderedEmail,
+    Subscriber,
+    TrendSignal,
+)
+from digest.render.compose import compose_digest, digest_message_id
+from digest.service import Service
+from digest.store import deliveries, papers, subscribers
+from digest.store.seeds import seed_papers
+
+
+@dataclass
+class RankingContext:
+    """The candidates of one digest date, analysed once and shared by every subscriber."""
+
+    date: dt.date
+    index: rank.CorpusIndex
+    signals: dict[int, TrendSignal] = field(default_factory=dict)
+
+
+def ranking_context(
+    service: Service, date: dt.date, window_days: int | None = None
+) -> RankingContext:
+    """`window_days` overrides the configured window (a weekly digest looks back a week)."""
+    with service.db.session() as session:
+        window = window_days or service.settings.window_days
+        candidates = papers.papers_in_window(session, date, window)
+        signals = papers.trend_signals(session, [p.id for p in candidates])
+    return RankingContext(date=date, index=rank.build_index(candidates), signals=dict(signals))
+
+
+def digest_for(
+    service: Service, context: RankingContext, subscriber: Subscriber, *, now: dt.datetime
+) -> tuple[Digest, list[Pick]]:
+    """The digest one subscriber gets for the context's date, and every pick before the cap."""
+    with service.db.session() as session:
+        already_sent = deliveries.sent_paper_ids(session, subscriber.id)
+        seeds = seed_papers(session, subscriber.profile.seeds)
+    return _ranked_digest(context, subscriber, already_sent, seeds, now)
+
+
+def _ranked_digest(
+    context: RankingContext,
+    subscriber: Subscriber,
+    already_sent: set[int],
+    seeds: list[Paper],
+    now: dt.datetime,
+) -> tuple[Digest, list[Pick]]:
+    picks = rank.rank(
+        subscriber.profile,
+        context.index,
+        context.signals,
+        now=now,
+        exclude_paper_ids=already_sent,
+        seed_papers=seeds,
+    )
+    shown, overflow = rank.choose_for_digest(picks, subscriber.profile.per_digest)
+    return assemble_digest(context, subscriber, shown, overflow), picks
+
+
+def assemble_digest(
+    context: RankingContext,
+    subscriber: Subscriber,
+    shown: Sequence[Pick],
+    overflow: Sequence[tuple[str, int]],
+) -> Digest:
+    return Digest(
+        subscriber=subscriber,
+        date=context.date,
+        picks=tuple(shown),
+        overflow=tuple(overflow),
+        themes=themes_of(shown),
+    )
+
+
+def themes_of(picks: Sequence[Pick]) -> tuple[str, ...]:
+    """The subscriber topics that matched most today, most papers first."""
+    counts: dict[str, int] = {}
+    for pick in picks:
+        if pick.topic:
+            counts[pick.topic] = counts.get(pick.topic, 0) + 1
+    return tuple(sorted(counts, key=lambda topic: (-counts[topic], topic)))
+
+
+def preview(
+    service: Service, email: str, date: dt.date, *, now: dt.datetime, limit: int | None = None
+) -> tuple[Digest, RenderedEmail]:
+    """Exactly what `run` would send this subscriber for `date` (nothing is recorded)."""
+    with service.db.session() as session:
+        subscriber = subscribers.to_subscriber(subscribers.get_row(session, email))
+    if limit is not None:
+        profile = dataclasses.replace(subscriber.profile, per_digest=limit)
+        subscriber = dataclasses.replace(subscriber, profile=profile)
+    digest, _ = digest_for(service, ranking_context(service, date), subscriber, now=now)
+    rendered, _ = compose_digest(
+        service,
+        digest,
+        now=now,
+        nothing_matched=not digest.picks,
+        message_id=digest_message_id(service, subscriber, date),
+    )
+    return digest, rendered

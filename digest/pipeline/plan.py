@@ -1,0 +1,169 @@
+"""Planning: rank every due subscriber, chunk by chunk, and record their deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from digest import rank
+from digest.addresses import email_hash
+from digest.models import (
+    Digest,
+    Profile,
+    Subscriber,
+)
+from digest.pipeline.digests import RankingContext, assemble_digest, ranking_context
+from digest.render.compose import digest_message_id
+from digest.service import Service
+from digest.store import deliveries, planning, subscribers
+from digest.store.seeds import seed_papers
+
+
+@dataclass
+class PlanReport:
+    date: dt.date
+    planned: int = 0
+    nothing_notes: int = 0
+    already_had: int = 0
+    skipped_no_match: int = 0
+    previews: list[Digest] = field(default_factory=list)
+
+
+PLAN_CHUNK = 500  # subscribers ranked together
+FIRST_CHUNK = 100  # smaller, so the sending processes get their first rows sooner
+RECORD_CHUNK = 100  # deliveries written per transaction
+
+
+def plan_digests(
+    service: Service,
+    date: dt.date,
+    *,
+    now: dt.datetime,
+    only: str | None = None,
+    targets: Sequence[Subscriber] | None = None,
+    dry_run: bool = False,
+    window_days: int | None = None,
+) -> PlanReport:
+    """Rank the subscribers (default: every confirmed one) and record their deliveries.
+
+    Subscribers are read, ranked and recorded ``PLAN_CHUNK`` at a time (the first chunk is
+    smaller), so memory does not grow with their number. A dry run ranks and reports but
+    records nothing; `window_days` overrides the setting.
+    """
+    report = PlanReport(date)
+    with service.db.session() as session:
+        if only:
+            targets = [subscribers.to_subscriber(subscribers.get_row(session, only))]
+        ids = planning.confirmed_subscriber_ids(session) if targets is None else []
+        have = deliveries.dates_with_delivery(session, date)
+        suppressed = subscribers.suppressed_hashes(session)
+    context = ranking_context(service, date, window_days)
+    editions: dict[planning.EditionKey, int] = {}  # picks recorded so far, shared across chunks
+    count = len(targets if targets is not None else ids)
+    bounds = [0, *range(FIRST_CHUNK, count, PLAN_CHUNK), count] if count else []
+    for start, end in itertools.pairwise(bounds):
+        if targets is not None:
+            chunk = list(targets[start:end])
+        else:
+            with service.db.session() as session:
+                found = subscribers.subscribers_by_ids(session, ids[start:end])
+                chunk = [found[sid] for sid in ids[start:end] if sid in found]
+        eligible = []
+        for subscriber in chunk:
+            if subscriber.id in have:
+                report.already_had += 1
+            elif subscriber.state == "confirmed" and email_hash(subscriber.email) not in suppressed:
+                eligible.append(subscriber)
+        _plan_chunk(service, context, eligible, report, editions, now=now, dry_run=dry_run)
+    return report
+
+
+def _plan_chunk(
+    service: Service,
+    context: RankingContext,
+    chunk: Sequence[Subscriber],
+    report: PlanReport,
+    editions: dict[planning.EditionKey, int],
+    *,
+    now: dt.datetime,
+    dry_run: bool,
+) -> None:
+    """Rank a chunk of subscribers and record their deliveries, RECORD_CHUNK per transaction."""
+    digests = _rank_chunk(service, context, chunk, now=now)
+    plans = []
+    for subscriber in chunk:
+        digest = digests[subscriber.id]
+        kind = "digest" if digest.picks else "nothing"
+        if kind == "nothing" and subscriber.profile.quiet_days != "send":
+            report.skipped_no_match += 1
+        elif dry_run:
+            report.previews.append(digest)
+        else:
+            plans.append(_planned(service, digest, kind))
+    _record(service, plans, report, editions, now=now)
+
+
+def _rank_chunk(
+    service: Service, context: RankingContext, chunk: Sequence[Subscriber], *, now: dt.datetime
+) -> dict[int, Digest]:
+    """Each subscriber's digest, ranking once per distinct (profile, papers already sent)."""
+    with service.db.session() as session:
+        already_sent = planning.sent_paper_ids_many(session, [s.id for s in chunk])
+        seeds = {s.id: seed_papers(session, s.profile.seeds) for s in chunk if s.profile.seeds}
+    # Subscribers with the same profile and the same papers already sent get the same digest
+    # (many pick the same popular topics, and then keep receiving the same papers): rank once.
+    unique: dict[tuple[Profile, frozenset[int]], Subscriber] = {}
+    for subscriber in chunk:
+        unique.setdefault((subscriber.profile, frozenset(already_sent[subscriber.id])), subscriber)
+    representatives = list(unique.values())
+    ranked = dict(
+        zip(
+            unique,
+            rank.digests_many(
+                [s.profile for s in representatives],
+                context.index,
+                context.signals,
+                now=now,
+                exclude_paper_ids=[already_sent[s.id] for s in representatives],
+                seed_papers=[seeds.get(s.id, []) for s in representatives],
+            ),
+            strict=True,
+        )
+    )
+    digests = {}
+    for subscriber in chunk:
+        shown, overflow = ranked[subscriber.profile, frozenset(already_sent[subscriber.id])]
+        digests[subscriber.id] = assemble_digest(context, subscriber, shown, overflow)
+    return digests
+
+
+def _planned(service: Service, digest: Digest, kind: str) -> deliveries.PlannedDelivery:
+    return deliveries.PlannedDelivery(
+        subscriber_id=digest.subscriber.id,
+        date=digest.date,
+        kind=kind,
+        picks=digest.picks,
+        overflow=digest.overflow,
+        themes=digest.themes,
+        message_id=digest_message_id(service, digest.subscriber, digest.date),
+    )
+
+
+def _record(
+    service: Service,
+    plans: Sequence[deliveries.PlannedDelivery],
+    report: PlanReport,
+    editions: dict[planning.EditionKey, int],
+    *,
+    now: dt.datetime,
+) -> None:
+    recorded: set[int] = set()
+    for start in range(0, len(plans), RECORD_CHUNK):  # short write transactions: senders
+        with service.db.session() as session:  # waiting on SQLite's write lock stall less
+            part = plans[start : start + RECORD_CHUNK]
+            recorded |= planning.record_planned_many(session, part, now=now, editions=editions)
+    report.planned += len(recorded)
+    report.already_had += len(plans) - len(recorded)
+    report.nothing_notes += sum(p.kind == "nothing" for p in plans if p.subscriber_id in recorded)
