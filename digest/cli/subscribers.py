@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from digest.bibtex import TITLE_TOPIC_WEIGHT, read_library
-from digest.cli_output import echo_json
+from digest.cli.output import echo_json
 from digest.config import load_settings
 from digest.errors import DigestError
 from digest.models import Topic

@@ -1,0 +1,59 @@
+"""The `digest` command: parse arguments, call the pipeline or the store, print. Nothing more.
+
+The command names, flags and --json fields are a contract (README): keep them, add freely.
+Each command group lives in its own module; this one only assembles them.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from digest.cli import db, deliveries, jobs, papers, server, sources
+from digest.cli.subscribers import subscribers_app
+from digest.errors import DigestError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Daily email digest of the research papers that match each subscriber.",
+)
+
+app.add_typer(db.db_app, name="db")
+app.add_typer(sources.sources_app, name="sources")
+app.add_typer(papers.papers_app, name="papers")
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(deliveries.deliveries_app, name="deliveries")
+for command in (
+    jobs.ingest,
+    jobs.preview,
+    jobs.run,
+    jobs.demo,
+    server.serve,
+    server.scheduler,
+    server.status,
+):
+    app.command()(command)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point: user errors become one line on stderr and exit code 1."""
+    try:
+        return app(args=argv, standalone_mode=False)
+    except DigestError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except SystemExit:
+        raise
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors (typer's own click) in non-standalone mode
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(exc, "exit_code", 2))
