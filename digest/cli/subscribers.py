@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from digest.bibtex import TITLE_TOPIC_WEIGHT, read_library
 from digest.cli.output import echo_json
 from digest.config import load_settings
 from digest.errors import DigestError
+from digest.ingest.bibtex import TITLE_TOPIC_WEIGHT, read_library
 from digest.models import Topic
 from digest.profiles import WEEKDAYS, parse_topic
 from digest.service import Service, utcnow

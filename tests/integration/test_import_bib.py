@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from digest.bibtex import read_library
 from digest.cli import app
 from digest.errors import DigestError
+from digest.ingest.bibtex import read_library
 from tests.conftest import FIXTURES
 
 runner = CliRunner()
