@@ -213,7 +213,7 @@ def build_ratio(service: Service, digest: Digest, rounds: int = 300) -> tuple[fl
             rendered = service.renderer.render_digest(digest, links)
             builder(rendered, **arguments)  # type: ignore[arg-type]
         timings.append((time.perf_counter() - start) / rounds * 1000)
-    _, message = compose_digest(service, digest, message_id="<d.x@bench.example>", now=NOW)
+    _, message = compose_digest(service.composer, digest, message_id="<d.x@bench.example>", now=NOW)
     return min(timings[0], timings[2]), min(timings[1], timings[3]), message.data
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from digest.config import Settings
+from digest.render.compose import Composer, MessageSettings
+from digest.render.dkim_sign import signer_from_file
 from digest.render.renderer import EmailRenderer
 from digest.store.db import Database
 from digest.tokens import LinkBuilder, Signer
@@ -44,6 +46,24 @@ class Service:
             list_name=self.settings.list_name,
             postal_address=self.settings.postal_address,
             base_url=self.settings.base_url,
+        )
+
+    @cached_property
+    def composer(self) -> Composer:
+        """What composing messages needs, handed below the entry points instead of the Service."""
+        settings = self.settings
+        dkim = None
+        if settings.dkim_key_file and settings.dkim_selector:
+            dkim = signer_from_file(
+                settings.dkim_key_file, settings.dkim_selector, settings.sender_domain
+            )
+        return Composer(
+            message=MessageSettings(
+                sender=settings.from_, domain=settings.sender_domain, list_name=settings.list_name
+            ),
+            links=self.links,
+            renderer=self.renderer,
+            dkim=dkim,
         )
 
     def close(self) -> None:

@@ -75,11 +75,13 @@ def preview(
     if stored is None:
         digest, _ = pipeline.preview(service, email, day, now=now, limit=limit)
         stored = deliver.StoredDigest(
-            digest, not digest.picks, digest_message_id(service, digest.subscriber, day)
+            digest,
+            not digest.picks,
+            digest_message_id(service.settings.sender_domain, digest.subscriber.id, day),
         )
     digest = stored.digest
     rendered, message = compose_digest(
-        service,
+        service.composer,
         digest,
         message_id=stored.message_id,
         now=now,

@@ -103,7 +103,7 @@ async def _deliver(
     in_flight: dict[str, ClaimedDelivery] = {}
     unmarked: set[str] = set()  # handed to the transport, not yet at DATA nor finished
     journal = SendJournal(service.db.engine, marks_coming=unmarked.__len__)
-    renders = DigestRenders(service)
+    renders = DigestRenders(service.composer)
     reads = _RunReads()
 
     async def data_started(message: OutgoingMessage) -> None:
@@ -224,7 +224,7 @@ def _compose_row(
         return None
     digest = _digest_of(row, subscriber, batch.items[row.id], batch.papers)
     _, message = compose_digest(
-        service,
+        service.composer,
         digest,
         message_id=row.message_id,
         now=now,

@@ -109,10 +109,10 @@ def preview(
         subscriber = dataclasses.replace(subscriber, profile=profile)
     digest, _ = digest_for(service, ranking_context(service, date), subscriber, now=now)
     rendered, _ = compose_digest(
-        service,
+        service.composer,
         digest,
         now=now,
         nothing_matched=not digest.picks,
-        message_id=digest_message_id(service, subscriber, date),
+        message_id=digest_message_id(service.settings.sender_domain, subscriber.id, date),
     )
     return digest, rendered

@@ -147,7 +147,9 @@ def _planned(service: Service, digest: Digest, kind: str) -> deliveries.PlannedD
         picks=digest.picks,
         overflow=digest.overflow,
         themes=digest.themes,
-        message_id=digest_message_id(service, digest.subscriber, digest.date),
+        message_id=digest_message_id(
+            service.settings.sender_domain, digest.subscriber.id, digest.date
+        ),
     )
 
 

@@ -13,24 +13,86 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import dataclass
 
-from digest.models import Digest, Links, OutgoingMessage, RenderedEmail, Subscriber
-from digest.render.dkim_sign import signer_from_file
+from digest.models import Digest, Links, OutgoingMessage, RenderedEmail
+from digest.render.dkim_sign import DkimSigner
 from digest.render.mime import PartTemplate, build_message, make_message_id
-from digest.service import Service
-from digest.tokens import LinkTokens
+from digest.render.renderer import EmailRenderer
+from digest.tokens import LinkBuilder, LinkTokens
 
 
-def digest_message_id(service: Service, subscriber: Subscriber, date: dt.date) -> str:
+@dataclass(frozen=True)
+class MessageSettings:
+    """What every message of this list says about its sender."""
+
+    sender: str  # the From address, also the envelope sender
+    domain: str  # the sender's domain: Message-IDs, List-Id, Feedback-ID, DKIM
+    list_name: str
+
+    @property
+    def list_id(self) -> str:
+        return f"{self.list_name} <digest.{self.domain}>"
+
+
+@dataclass(frozen=True)
+class Composer:
+    """All that composing a message needs, and nothing else: no database, no Service.
+
+    ``dkim`` signs digests when set; account emails from the web are not signed.
+    """
+
+    message: MessageSettings
+    links: LinkBuilder
+    renderer: EmailRenderer
+    dkim: DkimSigner | None = None
+
+    def outgoing(
+        self,
+        rendered: RenderedEmail,
+        *,
+        recipient: str,
+        links: Links,
+        message_id: str,
+        now: dt.datetime,
+        feedback_id: str,
+        parts: tuple[bytes, bytes] | None = None,
+        sign: bool = False,
+    ) -> OutgoingMessage:
+        """The wire bytes of one list message: MIME parts and the list headers every message
+        carries (List-Id, List-Unsubscribe with one-click, Feedback-ID), DKIM-signed if asked."""
+        data = build_message(
+            rendered,
+            sender=self.message.sender,
+            recipient=recipient,
+            message_id=message_id,
+            date=now,
+            list_id=self.message.list_id,
+            unsubscribe_url=links.unsubscribe,
+            unsubscribe_mailto=links.unsubscribe_mailto,
+            feedback_id=feedback_id,
+            parts=parts,
+        )
+        signed = sign and self.dkim is not None
+        if signed and self.dkim is not None:
+            data = self.dkim.sign(data)
+        return OutgoingMessage(
+            sender=self.message.sender,
+            recipient=recipient,
+            message_id=message_id,
+            data=data,
+            crlf_only=not signed,  # as digest.render.mime writes it; a signer's header is not checked
+        )
+
+
+def digest_message_id(domain: str, subscriber_id: int, date: dt.date) -> str:
     """Deterministic per (subscriber, date), so a retry reuses the same Message-ID."""
-    return make_message_id(
-        service.settings.sender_domain, "digest", str(subscriber.id), date.isoformat()
-    )
+    return make_message_id(domain, "digest", str(subscriber_id), date.isoformat())
 
 
-def feedback_id(digest: Digest, domain: str, kind: str) -> str:
+def feedback_id(date: dt.date, subscriber_id: int, kind: str, domain: str) -> str:
     """'2026-11-24:42:digest:example.org': one value per message, in Gmail's a:b:c:sender form."""
-    return f"{digest.date.isoformat()}:{digest.subscriber.id}:{kind}:{domain}"
+    return f"{date.isoformat()}:{subscriber_id}:{kind}:{domain}"
 
 
 class DigestRenders:
@@ -46,8 +108,8 @@ class DigestRenders:
     first rendered.
     """
 
-    def __init__(self, service: Service, size: int = 512) -> None:
-        self._service = service
+    def __init__(self, composer: Composer, size: int = 512) -> None:
+        self._composer = composer
         self._size = size
         nonce = secrets.token_hex(8)
         purposes = tuple(LinkTokens.__dataclass_fields__)
@@ -71,8 +133,9 @@ class DigestRenders:
         cached = self._renders.get(key)
         if cached is None:
             paper_ids = tuple(pick.paper.id for pick in digest.picks)
-            links = self._service.links.links_from(self._placeholders, digest.date, paper_ids)
-            cached = _Rendering(_render(self._service, digest, links, nothing_matched), self._split)
+            links = self._composer.links.links_from(self._placeholders, digest.date, paper_ids)
+            rendering = _render(self._composer.renderer, digest, links, nothing_matched)
+            cached = _Rendering(rendering, self._split)
             self._renders[key] = cached
             if len(self._renders) > self._size:
                 self._renders.popitem(last=False)
@@ -106,14 +169,16 @@ def _fill(pieces: list[str], tokens: LinkTokens) -> str:
     return "".join(filled)
 
 
-def _render(service: Service, digest: Digest, links: Links, nothing_matched: bool) -> RenderedEmail:
+def _render(
+    renderer: EmailRenderer, digest: Digest, links: Links, nothing_matched: bool
+) -> RenderedEmail:
     if nothing_matched:
-        return service.renderer.render_nothing(digest.subscriber, digest.date, links)
-    return service.renderer.render_digest(digest, links)
+        return renderer.render_nothing(digest.subscriber, digest.date, links)
+    return renderer.render_digest(digest, links)
 
 
 def compose_digest(
-    service: Service,
+    composer: Composer,
     digest: Digest,
     *,
     message_id: str,
@@ -123,36 +188,24 @@ def compose_digest(
 ) -> tuple[RenderedEmail, OutgoingMessage]:
     """The digest's rendering and wire bytes; ``renders`` shares renderings across a run."""
     subscriber = digest.subscriber
-    tokens = service.links.tokens_for(subscriber)
+    tokens = composer.links.tokens_for(subscriber)
     parts = None
     if renders is not None:
         rendered, parts = renders.render(digest, tokens, nothing_matched=nothing_matched)
-        links = service.links.links_from(tokens)  # the list headers need only unsubscribe
+        links = composer.links.links_from(tokens)  # the list headers need only unsubscribe
     else:
         paper_ids = tuple(pick.paper.id for pick in digest.picks)
-        links = service.links.links_from(tokens, digest.date, paper_ids)
-        rendered = _render(service, digest, links, nothing_matched)
-    domain = service.settings.sender_domain
-    data = build_message(
+        links = composer.links.links_from(tokens, digest.date, paper_ids)
+        rendered = _render(composer.renderer, digest, links, nothing_matched)
+    kind = "nothing" if nothing_matched else "digest"
+    message = composer.outgoing(
         rendered,
-        sender=service.settings.from_,
         recipient=subscriber.email,
+        links=links,
         message_id=message_id,
-        date=now,
-        list_id=f"{service.settings.list_name} <digest.{domain}>",
-        unsubscribe_url=links.unsubscribe,
-        unsubscribe_mailto=links.unsubscribe_mailto,
-        feedback_id=feedback_id(digest, domain, "nothing" if nothing_matched else "digest"),
+        now=now,
+        feedback_id=feedback_id(digest.date, subscriber.id, kind, composer.message.domain),
         parts=parts,
+        sign=True,
     )
-    settings = service.settings
-    signed = bool(settings.dkim_key_file and settings.dkim_selector)
-    if signed:
-        data = signer_from_file(settings.dkim_key_file, settings.dkim_selector, domain).sign(data)
-    return rendered, OutgoingMessage(
-        sender=service.settings.from_,
-        recipient=subscriber.email,
-        message_id=message_id,
-        data=data,
-        crlf_only=not signed,  # as digest.render.mime writes it; a signer's header is not checked
-    )
+    return rendered, message

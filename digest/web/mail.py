@@ -14,7 +14,8 @@ from starlette.background import BackgroundTask
 
 from digest.deliver.transport import OutboxDir, SendResult, SmtpPool, Transport
 from digest.models import OutgoingMessage, RenderedEmail, Subscriber
-from digest.render.mime import build_message, make_message_id
+from digest.render.compose import feedback_id
+from digest.render.mime import make_message_id
 from digest.service import Service
 
 log = logging.getLogger(__name__)
@@ -36,28 +37,17 @@ def account_message(
     now: dt.datetime,
 ) -> OutgoingMessage:
     """The wire bytes of one account email, with the list headers a digest carries too."""
-    settings = service.settings
-    domain = settings.sender_domain
-    links = service.links.for_subscriber(recipient)
+    composer = service.composer
+    domain = composer.message.domain
     nonce = secrets.token_hex(8)  # account emails are never retried: every one is new
     message_id = make_message_id(domain, kind, str(recipient.id), now.isoformat(), nonce)
-    data = build_message(
+    return composer.outgoing(
         rendered,
-        sender=settings.from_,
         recipient=recipient.email,
+        links=composer.links.for_subscriber(recipient),
         message_id=message_id,
-        date=now,
-        list_id=f"{settings.list_name} <digest.{domain}>",
-        unsubscribe_url=links.unsubscribe,
-        unsubscribe_mailto=links.unsubscribe_mailto,
-        feedback_id=f"{now.date().isoformat()}:{recipient.id}:{kind}:{domain}",
-    )
-    return OutgoingMessage(
-        sender=settings.from_,
-        recipient=recipient.email,
-        message_id=message_id,
-        data=data,
-        crlf_only=True,  # as digest.render.mime writes it
+        now=now,
+        feedback_id=feedback_id(now.date(), recipient.id, kind, domain),
     )
 
 

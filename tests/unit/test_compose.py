@@ -40,14 +40,18 @@ def reader(digest: Digest, number: int) -> Digest:
 def test_shared_renderings_give_each_subscriber_the_bytes_of_a_fresh_render(
     sqlite_service: Service, nothing_matched: bool
 ) -> None:
-    renders = DigestRenders(sqlite_service)
+    renders = DigestRenders(sqlite_service.composer)
     for number in range(3):  # the first renders, the others reuse it with their own tokens
         digest = reader(make_digest(), number)
         fresh, fresh_message = compose_digest(
-            sqlite_service, digest, message_id="<m@x>", now=NOW, nothing_matched=nothing_matched
+            sqlite_service.composer,
+            digest,
+            message_id="<m@x>",
+            now=NOW,
+            nothing_matched=nothing_matched,
         )
         shared, shared_message = compose_digest(
-            sqlite_service,
+            sqlite_service.composer,
             digest,
             message_id="<m@x>",
             now=NOW,
@@ -61,13 +65,13 @@ def test_shared_renderings_give_each_subscriber_the_bytes_of_a_fresh_render(
 
 
 def test_a_different_digest_is_rendered_anew(sqlite_service: Service) -> None:
-    renders = DigestRenders(sqlite_service, size=1)
+    renders = DigestRenders(sqlite_service.composer, size=1)
     digest = make_digest()
     other = dataclasses.replace(digest, picks=digest.picks[:3], overflow=())
     for current in (digest, other, digest):  # size 1: each one pushes the other out
         shared, _ = renders.render(
             current, sqlite_service.links.tokens_for(current.subscriber), nothing_matched=False
         )
-        fresh, _ = compose_digest(sqlite_service, current, message_id="<m@x>", now=NOW)
+        fresh, _ = compose_digest(sqlite_service.composer, current, message_id="<m@x>", now=NOW)
         assert shared == fresh
     assert shared.html.count("More like this") == len(digest.picks)
