@@ -42,6 +42,8 @@ import aiosmtplib
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from peak_memory import run_measured  # noqa: E402
+
 from digest import pipeline  # noqa: E402
 from digest.config import Settings  # noqa: E402
 from digest.deliver import send_processes  # noqa: E402
@@ -230,35 +232,18 @@ def timed_run(
         DIGEST_BASE_URL="https://bench.example",
         DIGEST_FROM="Papers <papers@bench.example>",
     )
-    code = (
-        "import resource, sys; from digest.cli import main; rc = main(sys.argv[1:]); "
-        "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
-        "print('CHILD_PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
-        "file=sys.stderr); sys.exit(rc or 0)"
-    )
-    command = [sys.executable, "-c", code]
-    start = time.perf_counter()
-    run = subprocess.run(
-        [*command, "run", "--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat()],
+    run = run_measured(
+        ["run", "--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat()],
         env=env,
         cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
     )
-    seconds = time.perf_counter() - start
     if run.returncode != 0:
         sys.exit(f"digest run failed:\n{run.stdout}\n{run.stderr}")
     print(run.stdout.strip(), file=sys.stderr)
-    figures = {
-        line.split()[0]: int(line.split()[1])
-        for line in run.stderr.splitlines()
-        if line.startswith(("PEAK_KB", "CHILD_PEAK_KB"))
-    }
     # The run and its sending processes together: the largest child counted once per process.
     processes = send_processes.process_count(Settings(delivery_processes=0), subscribers)
-    children = figures.get("CHILD_PEAK_KB", 0) * (processes if processes > 1 else 0)
-    return seconds, (figures["PEAK_KB"] + children) / 1024
+    children = run.child_peak_mb * (processes if processes > 1 else 0)
+    return run.seconds, run.peak_mb + children
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import feedparser
+from peak_memory import run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "arxiv-rss"
@@ -150,16 +151,6 @@ def repeat_ingests(data: bytes, changed: bytes, folder: Path) -> tuple[float, fl
         service.close()
 
 
-PEAK_SCRIPT = """
-import resource, sys
-from digest.cli import main
-try:
-    main(["ingest", "--host-delay", "0"])
-finally:
-    print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-"""
-
-
 def peak_memory_mb(entries: int, feeds: int, folder: Path) -> float:
     """Peak RSS of one `digest ingest` of ``feeds`` distinct feeds, in a fresh interpreter."""
     env = dict(
@@ -179,12 +170,9 @@ def peak_memory_mb(entries: int, feeds: int, folder: Path) -> float:
             check=True,
             capture_output=True,
         )
-    done = subprocess.run(
-        [sys.executable, "-c", PEAK_SCRIPT], env=env, capture_output=True, text=True, check=True
-    )
-    peak = re.search(r"PEAK_KB (\d+)", done.stderr)
-    assert peak, done.stderr
-    return int(peak[1]) / 1024
+    done = run_measured(["ingest", "--host-delay", "0"], env=env)
+    assert done.returncode == 0, done.stderr
+    return done.peak_mb
 
 
 def main() -> None:
