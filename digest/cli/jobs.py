@@ -18,6 +18,7 @@ from digest.cli.output import (
 from digest.config import load_settings
 from digest.deliver import send_loop as deliver
 from digest.errors import DigestError
+from digest.models import Digest
 from digest.render.compose import compose_digest, digest_message_id
 from digest.render.mime import parts_of
 from digest.service import Service, utcnow
@@ -96,8 +97,12 @@ def preview(
         eml.write_bytes(message.data)
     if as_json:
         echo_json([pick_json(pick) for pick in digest.picks])
-        return
-    typer.echo(f"Subject: {rendered.subject}")
+    else:
+        _print_preview(rendered.subject, digest)
+
+
+def _print_preview(subject: str, digest: Digest) -> None:
+    typer.echo(f"Subject: {subject}")
     for number, pick in enumerate(digest.picks, 1):
         typer.echo(f"{number:2}. [{pick.score:.3f}] {pick.paper.title}")
         typer.echo(f"    {pick.paper.url or ''}  {' · '.join(pick.reasons)}")

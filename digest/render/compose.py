@@ -81,7 +81,7 @@ class Composer:
             recipient=recipient,
             message_id=message_id,
             data=data,
-            crlf_only=not signed,  # as digest.render.mime writes it; a signer's header is not checked
+            crlf_only=not signed,  # as mime writes it; a signer's header is not checked
         )
 
 
