@@ -72,6 +72,14 @@ class Settings(BaseSettings):
             SmtpTarget(value)
         return value or None
 
+    @field_validator("from_", "list_name", "postal_address")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        """These go into message headers or a footer line: a line break would start a header."""
+        if any(ch in value for ch in "\r\n\x00"):
+            raise ValueError("must be one line (no CR, LF or NUL)")
+        return value.strip()
+
     @field_validator("base_url")
     @classmethod
     def _absolute_base(cls, value: str) -> str:
@@ -94,7 +102,13 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"DIGEST_{'_'.join(str(p) for p in err['loc']).upper().rstrip('_')}: {err['msg']}"
+            f"{_variable(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _variable(location: tuple[int | str, ...]) -> str:
+    """The environment variable a pydantic error location names (aliases already carry it)."""
+    name = "_".join(str(part) for part in location).upper().rstrip("_")
+    return name if name.startswith("DIGEST_") else f"DIGEST_{name}"

@@ -51,9 +51,15 @@ def main(argv: list[str] | None = None) -> Any:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except typer.TyperException as exc:  # usage errors (typer's own click) in non-standalone mode
-        show = getattr(exc, "show", None)
-        if show is None:
-            raise
-        show()
+    except typer.TyperException as exc:  # usage errors, in one line (not click's three)
+        typer.echo(f"error: {_usage_message(exc)}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
+
+
+def _usage_message(exc: typer.TyperException) -> str:
+    """Typer's own click error (public only as TyperException): its message and where to look."""
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    context = getattr(exc, "ctx", None)
+    command = getattr(context, "command_path", None)
+    return f"{message} (see `{command} --help`)" if command else message

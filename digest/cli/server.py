@@ -27,7 +27,7 @@ PretendNowOpt = Annotated[
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Serve the web site only.")
     ] = False,
