@@ -14,6 +14,7 @@ import typer
 from digest.cli import db, deliveries, jobs, papers, server, sources
 from digest.cli.subscribers import subscribers_app
 from digest.errors import DigestError
+from digest.store.db import describe_database_error
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -54,6 +55,12 @@ def main(argv: list[str] | None = None) -> Any:
     except typer.TyperException as exc:  # usage errors, in one line (not click's three)
         typer.echo(f"error: {_usage_message(exc)}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:  # the database refusing is the operator's to fix, not a bug
+        line = describe_database_error(exc)
+        if line is None:
+            raise
+        typer.echo(f"error: {line}", err=True)
+        sys.exit(1)
 
 
 def _usage_message(exc: typer.TyperException) -> str:

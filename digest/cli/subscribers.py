@@ -11,7 +11,7 @@ import typer
 from digest.cli.output import echo_json
 from digest.config import load_settings
 from digest.errors import DigestError
-from digest.ingest.bibtex import TITLE_TOPIC_WEIGHT, read_library
+from digest.ingest.bibtex import TITLE_TOPIC_WEIGHT, decode_library, read_library
 from digest.models import Topic
 from digest.profiles import WEEKDAYS, parse_topic
 from digest.service import Service, utcnow
@@ -221,13 +221,13 @@ def remove(email: str) -> None:
 @subscribers_app.command("import-bib")
 def import_bib(
     email: str,
-    file: Annotated[typer.FileText, typer.Argument(help="A BibTeX (.bib) file.")],
+    file: Annotated[typer.FileBinaryRead, typer.Argument(help="A BibTeX (.bib) file.")],
     titles: Annotated[
         bool, typer.Option("--titles/--no-titles", help="Titles without ids become topics.")
     ] = True,
 ) -> None:
     """Add a BibTeX library's arXiv ids and DOIs as seeds (titles of the rest as topics)."""
-    library = read_library(file.read())
+    library = read_library(decode_library(file.read(), file.name))
     service = Service.open(load_settings())
     with service.db.session() as session:
         current = subscribers.to_subscriber(subscribers.get_row(session, email)).profile

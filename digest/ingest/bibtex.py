@@ -60,9 +60,42 @@ def identifier_of(entry: dict[str, str]) -> str | None:
     return match.group(1).rstrip(".,;").lower() if match else None
 
 
+def decode_library(data: bytes, name: str) -> str:
+    """BibTeX files are UTF-8 (biber's default); anything else gets a message, not a traceback."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DigestError(
+            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}):"
+            " save it as UTF-8 and try again"
+        ) from None
+
+
+def _unclosed_entry_line(text: str) -> int | None:
+    """The line where an entry opens that the file never closes (a cut-short export)."""
+    depth, opened_at, line = 0, 0, 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char == "{":
+            if depth == 0:
+                opened_at = line
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+    return opened_at if depth else None
+
+
 def read_library(text: str) -> Library:
     """Seeds and fallback titles from BibTeX source; raises DigestError when nothing parses."""
     parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False)
+    unclosed = _unclosed_entry_line(text)
+    if unclosed is not None:
+        raise DigestError(
+            f"the BibTeX entry that starts on line {unclosed} never ends (a brace is not"
+            " closed): is the file cut short?"
+        )
     database = bibtexparser.loads(text, parser=parser)
     if not database.entries and text.strip():
         raise DigestError("no BibTeX entries found (is this a .bib file?)")

@@ -22,7 +22,7 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.errors import DigestError, SchemaOutOfDate
@@ -120,7 +120,7 @@ class Database:
         try:
             with self.engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision()
-        except OperationalError as exc:
+        except DatabaseError as exc:  # not a database file, no such folder, no permission
             raise DigestError(f"cannot open the database {self.safe_url}: {exc.orig}") from None
 
     def upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
@@ -142,13 +142,40 @@ class Database:
         command.downgrade(self._alembic_config(), revision)
 
     def require_current_schema(self) -> None:
-        """Refuse to work on a database whose schema is behind the code."""
-        current, head = self.current_revision(), self.head_revision()
-        if current != head:
-            state = "has no schema yet" if current is None else f"is at revision {current}"
+        """Refuse to work on a database whose schema is not the code's, saying what to do."""
+        if self.is_sqlite and not self._sqlite_file_exists():
             raise SchemaOutOfDate(
-                f"the database {state}, the code needs {head}: run `digest db upgrade`"
+                f"there is no database at {self.safe_url} yet: run `digest db upgrade` to create it"
             )
+        current, head = self.current_revision(), self.head_revision()
+        if current == head:
+            return
+        if current is not None and not self._knows_revision(current):
+            raise SchemaOutOfDate(
+                f"the database is at revision {current}, newer than this code (it needs {head}):"
+                " run the digest version that wrote it, or set DIGEST_DATABASE_URL to another"
+            )
+        state = "has no schema yet" if current is None else f"is at revision {current}"
+        raise SchemaOutOfDate(
+            f"the database {state}, the code needs {head}: run `digest db upgrade`"
+        )
+
+    def _sqlite_file_exists(self) -> bool:
+        """Connecting would create a missing file: ask first, so a typo leaves nothing behind."""
+        path = self.engine.url.database
+        return not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path)
+
+    def _knows_revision(self, revision: str) -> bool:
+        from alembic.script import ScriptDirectory
+        from alembic.util import CommandError
+
+        try:
+            return (
+                ScriptDirectory.from_config(self._alembic_config()).get_revision(revision)
+                is not None
+            )
+        except CommandError:
+            return False
 
     @property
     def safe_url(self) -> str:
@@ -228,3 +255,11 @@ class SchedulerLock:
             self._connection.commit()
             self._connection.close()
             self._connection = None
+
+
+def describe_database_error(exc: BaseException) -> str | None:
+    """One line for an operator when the database itself refuses (read-only, locked, corrupt,
+    gone); None for anything else, which is a bug and keeps its traceback."""
+    if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError):
+        return f"the database refused: {exc.orig}"
+    return None
