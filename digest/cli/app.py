@@ -20,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text verbatim: "arxiv-api:cat:cs.CL" is not an emoji code
     help="Daily email digest of the research papers that match each subscriber.",
 )
 

@@ -6,7 +6,7 @@ import typer
 
 from digest.cli.common import open_service
 
-db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Database schema.")
 
 
 @db_app.command("upgrade")

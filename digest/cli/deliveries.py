@@ -17,7 +17,9 @@ from digest.errors import DigestError
 from digest.service import utcnow
 from digest.store import deliveries, subscribers
 
-deliveries_app = typer.Typer(no_args_is_help=True, help="The outbox: one row per digest sent.")
+deliveries_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="The outbox: one row per digest sent."
+)
 
 
 @deliveries_app.command("list")

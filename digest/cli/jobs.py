@@ -56,7 +56,7 @@ def ingest(
 
 
 def preview(
-    email: str,
+    email: Annotated[str, typer.Argument(help="The subscriber's email address.")],
     date: DateOpt = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most N papers.")] = None,
     as_json: JsonOpt = False,

@@ -14,12 +14,15 @@ from digest.cli.output import (
 )
 from digest.store import papers
 
-papers_app = typer.Typer(no_args_is_help=True, help="Stored papers.")
+papers_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Stored papers.")
 
 
 @papers_app.command("list")
 def papers_list(
-    since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    since: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Only papers announced on or after this day."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stored papers, newest first."""

@@ -13,7 +13,9 @@ from digest.cli.output import (
 from digest.service import utcnow
 from digest.store import sources
 
-sources_app = typer.Typer(no_args_is_help=True, help="Configured feed sources.")
+sources_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Configured feed sources."
+)
 
 
 @sources_app.command("add")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from digest.cli.common import JsonOpt
 from digest.cli.output import echo_json
 from digest.config import load_settings
 from digest.errors import DigestError
@@ -17,7 +18,9 @@ from digest.profiles import WEEKDAYS, parse_topic
 from digest.service import Service, utcnow
 from digest.store import subscribers
 
-subscribers_app = typer.Typer(no_args_is_help=True, help="Subscribers and their topics.")
+subscribers_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Subscribers and their topics."
+)
 
 Multi = list[str] | None
 TopicOpt = Annotated[Multi, typer.Option("--topic", help="A topic; TEXT:WEIGHT sets a weight.")]
@@ -26,14 +29,27 @@ CategoryOpt = Annotated[Multi, typer.Option("--category", help="arXiv category t
 ExCatOpt = Annotated[Multi, typer.Option("--exclude-category", help="arXiv category to drop.")]
 AuthorOpt = Annotated[Multi, typer.Option("--author", help="Author to follow.")]
 SeedOpt = Annotated[Multi, typer.Option("--seed", help="arXiv id or DOI: more like this.")]
-PerDigestOpt = Annotated[int | None, typer.Option("--per-digest", min=1, max=100)]
-MinScoreOpt = Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0)]
-TrendingOpt = Annotated[float | None, typer.Option("--trending", min=0.0, max=1.0)]
+PerDigestOpt = Annotated[
+    int | None, typer.Option("--per-digest", min=1, max=100, help="Papers per digest (1-100).")
+]
+MinScoreOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-score", min=0.0, max=1.0, help="Leave out papers scoring below this (0-1)."
+    ),
+]
+TrendingOpt = Annotated[
+    float | None,
+    typer.Option("--trending", min=0.0, max=1.0, help="Weight of the trending signal (0-1)."),
+]
 QuietOpt = Annotated[str | None, typer.Option("--quiet-days", help="send | skip")]
 TimezoneOpt = Annotated[str | None, typer.Option("--timezone", help="e.g. Europe/Berlin")]
-HourOpt = Annotated[int | None, typer.Option("--send-hour", min=0, max=23)]
+HourOpt = Annotated[
+    int | None, typer.Option("--send-hour", min=0, max=23, help="Local hour to send (0-23).")
+]
 FrequencyOpt = Annotated[str | None, typer.Option("--frequency", help="daily | weekly")]
 ConfirmedOpt = Annotated[bool, typer.Option("--confirmed", help="Confirmed: skip double opt-in.")]
+EmailArg = Annotated[str, typer.Argument(help="The subscriber's email address.")]
 WeekdayOpt = Annotated[str | None, typer.Option("--weekday", help="mon .. sun, for weekly")]
 
 
@@ -101,7 +117,7 @@ def schedule_changes(
 
 
 def _save(
-    email: str,
+    email: EmailArg,
     *,
     must_exist: bool,
     confirmed: bool,
@@ -129,7 +145,7 @@ def _profile_command(*, must_exist: bool, doc: str) -> Callable[..., None]:
     """`subscribers add` and `subscribers set`: the same flags, differing only in must_exist."""
 
     def command(
-        email: str,
+        email: EmailArg,
         topic: TopicOpt = None,
         exclude: ExcludeOpt = None,
         category: CategoryOpt = None,
@@ -177,7 +193,7 @@ subscribers_app.command("set")(
 
 
 @subscribers_app.command("list")
-def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_(as_json: JsonOpt = False) -> None:
     """Every subscriber with state and topics."""
     service = Service.open(load_settings())
     with service.db.session() as session:
@@ -193,7 +209,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @subscribers_app.command("show")
-def show(email: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(email: EmailArg, as_json: JsonOpt = False) -> None:
     """One subscriber's whole profile."""
     service = Service.open(load_settings())
     with service.db.session() as session:
@@ -210,7 +226,7 @@ def show(email: str, as_json: Annotated[bool, typer.Option("--json")] = False) -
 
 
 @subscribers_app.command("remove")
-def remove(email: str) -> None:
+def remove(email: EmailArg) -> None:
     """Delete a subscriber; only a hash stays, so the address is not mailed again by accident."""
     service = Service.open(load_settings())
     with service.db.session() as session:
@@ -220,7 +236,7 @@ def remove(email: str) -> None:
 
 @subscribers_app.command("import-bib")
 def import_bib(
-    email: str,
+    email: EmailArg,
     file: Annotated[typer.FileBinaryRead, typer.Argument(help="A BibTeX (.bib) file.")],
     titles: Annotated[
         bool, typer.Option("--titles/--no-titles", help="Titles without ids become topics.")
