@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from digest.errors import DigestError
 
@@ -85,9 +85,35 @@ def resolve_source(text: str, *, kind: str | None = None, name: str | None = Non
         known = ", ".join(KINDS)
         raise DigestError(f"unknown source kind {kind!r}: use one of {known}")
     url, implied = _expand_shorthand(text)
+    _require_fetchable(url)
     guessed = implied or guess_kind(url)
     final = guessed if kind in (None, "auto") else kind
     return SourceSpec(url=url, kind=final, name=name or _default_name(text, url))
+
+
+_SHORTHANDS = "arxiv:, arxiv-atom:, arxiv-api:, biorxiv:, medrxiv:, hf:daily"
+
+
+def _require_fetchable(url: str) -> None:
+    """An http(s) URL with a host, a file:// URL, or a local file that exists: nothing else
+    can be fetched, and a typo found at ingest time fails every day instead of once now."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            raise DigestError(f"not a URL with a host: {url!r}")
+        return
+    if scheme == "file":
+        path = Path(unquote(parts.path))
+    elif len(scheme) > 1:  # one letter is a Windows drive
+        raise DigestError(
+            f"cannot fetch {scheme}: sources are http(s) URLs, file paths or a shorthand"
+            f" ({_SHORTHANDS}): {url!r}"
+        )
+    else:
+        path = Path(url).expanduser()
+    if not path.is_file():
+        raise DigestError(f"no such feed file: {str(path)!r}")
 
 
 def _default_name(text: str, url: str) -> str:

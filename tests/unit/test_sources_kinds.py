@@ -151,3 +151,23 @@ def test_pacer_waits_three_seconds_between_arxiv_api_requests() -> None:
     pacer.wait("https://export.arxiv.org/api/query?start=0")
     pacer.wait("https://export.arxiv.org/api/query?start=100")
     assert clock.slept == [3.0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ftp://example.org/feed.xml", "javascript:alert(1)", "gopher:x", "http:///no-host.xml"],
+)
+def test_a_source_that_cannot_be_fetched_is_refused_when_added(text: str) -> None:
+    with pytest.raises(DigestError):
+        resolve_source(text)
+
+
+def test_a_local_source_must_be_a_file_that_exists(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    with pytest.raises(DigestError, match="no such feed file"):
+        resolve_source(str(feed))
+    with pytest.raises(DigestError, match="no such feed file"):
+        resolve_source(feed.as_uri())
+    feed.write_text("<rss/>")
+    assert resolve_source(str(feed)).url == str(feed)
+    assert resolve_source(feed.as_uri()).url == feed.as_uri()
