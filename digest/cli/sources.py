@@ -49,6 +49,40 @@ def sources_add(
         typer.echo(f"{'added' if created else 'updated'} source {row.name} ({row.kind}): {row.url}")
 
 
+NameArg = Annotated[
+    str, typer.Argument(help="The source's name, as `digest sources list` shows it.")
+]
+
+
+@sources_app.command("remove")
+def sources_remove(name: NameArg) -> None:
+    """Forget a source (the papers it brought stay, and so does their trending history)."""
+    service = open_service()
+    with service.db.session() as session:
+        row = sources.remove_source(session, name)
+        typer.echo(f"removed source {row.name}: {row.url}")
+
+
+@sources_app.command("disable")
+def sources_disable(name: NameArg) -> None:
+    """Stop fetching a source but keep it, with its health record, for `enable`."""
+    _set_enabled(name, False)
+
+
+@sources_app.command("enable")
+def sources_enable(name: NameArg) -> None:
+    """Fetch a disabled source again from the next ingest."""
+    _set_enabled(name, True)
+
+
+def _set_enabled(name: str, enabled: bool) -> None:
+    service = open_service()
+    with service.db.session() as session:
+        row = sources.get_source(session, name)
+        row.enabled = enabled
+        typer.echo(f"{'enabled' if enabled else 'disabled'} source {row.name}: {row.url}")
+
+
 @sources_app.command("list")
 def sources_list(as_json: JsonOpt = False) -> None:
     """Configured sources and their health (a source failing for days is flagged FAILING)."""
@@ -63,7 +97,9 @@ def sources_list(as_json: JsonOpt = False) -> None:
     if not data:
         typer.echo("no sources configured: add one with `digest sources add URL`")
     for item in data:
-        flag = "FAILING " if item["failing"] else ""
+        flag = ("DISABLED " if not item["enabled"] else "") + (
+            "FAILING " if item["failing"] else ""
+        )
         typer.echo(
             f"{flag}{item['name']} [{item['kind']}]  {item['url']}  "
             f"last attempt: {item['last_attempt_at'] or 'never'}  "

@@ -55,6 +55,20 @@ def list_sources(
     return list(session.scalars(query.where(Source.enabled.is_(True))))
 
 
+def get_source(session: Session, name: str) -> Source:
+    row = session.scalar(select(Source).where(Source.name == name))
+    if row is None:
+        raise NotFound(f"no source named {name}: see `digest sources list`")
+    return row
+
+
+def remove_source(session: Session, name: str) -> Source:
+    """Forget a source; the sightings it recorded stay, so papers keep their trending history."""
+    row = get_source(session, name)
+    session.delete(row)
+    return row
+
+
 def is_failing_loudly(source: Source, now: dt.datetime) -> bool:
     """A source that has failed without a success for days: shown as an alarm, never hidden."""
     if source.consecutive_failures == 0:

@@ -252,3 +252,29 @@ def test_each_paper_of_a_paged_api_is_stored_once(service: Service, server: Feed
     with service.db.session() as session:
         stored = papers.list_papers(session)
     assert len({p.arxiv_id for p in stored}) == len(stored) == 40
+
+
+def test_a_source_can_be_disabled_enabled_and_removed(env: dict[str, str], tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(LISTING.read_bytes())
+    cli(env, "sources", "add", str(feed), "--name", "mine")
+    cli(env, "sources", "disable", "mine")
+    listed = json.loads(cli(env, "sources", "list", "--json"))
+    assert [(s["name"], s["enabled"]) for s in listed] == [("mine", False)]
+    assert "DISABLED mine" in cli(env, "sources", "list")
+    cli(env, "sources", "enable", "mine")
+    assert json.loads(cli(env, "sources", "list", "--json"))[0]["enabled"] is True
+    cli(env, "sources", "remove", "mine")
+    assert json.loads(cli(env, "sources", "list", "--json")) == []
+
+
+def test_a_disabled_source_is_not_fetched(env: dict[str, str], tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(LISTING.read_bytes())
+    cli(env, "sources", "add", str(feed), "--name", "mine")
+    cli(env, "sources", "disable", "mine")
+    cli(env, "sources", "add", str(feed), "--name", "other")
+    cli(env, "ingest")
+    listed = {s["name"]: s for s in json.loads(cli(env, "sources", "list", "--json"))}
+    assert listed["mine"]["last_attempt_at"] is None
+    assert listed["other"]["last_attempt_at"] is not None
