@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,6 +51,15 @@ HourOpt = Annotated[
 FrequencyOpt = Annotated[str | None, typer.Option("--frequency", help="daily | weekly")]
 ConfirmedOpt = Annotated[bool, typer.Option("--confirmed", help="Confirmed: skip double opt-in.")]
 EmailArg = Annotated[str, typer.Argument(help="The subscriber's email address.")]
+PauseOpt = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--pause-until",
+        formats=["%Y-%m-%d"],
+        help="No digests before this day (the first one comes on it).",
+    ),
+]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="End a pause now.")]
 WeekdayOpt = Annotated[str | None, typer.Option("--weekday", help="mon .. sun, for weekly")]
 
 
@@ -116,6 +126,15 @@ def schedule_changes(
     return {"timezone": timezone, "send_hour": send_hour, "frequency": frequency, "weekday": day}
 
 
+def pause_changes(pause_until: dt.datetime | None, resume: bool) -> dict[str, Any]:
+    """Only what was asked: a paused_until of None would clear a pause already set."""
+    if pause_until is not None and resume:
+        raise DigestError("--pause-until and --resume contradict each other: give one")
+    if resume:
+        return {"paused_until": None}
+    return {"paused_until": pause_until.date()} if pause_until is not None else {}
+
+
 def _save(
     email: EmailArg,
     *,
@@ -160,6 +179,8 @@ def _profile_command(*, must_exist: bool, doc: str) -> Callable[..., None]:
         send_hour: HourOpt = None,
         frequency: FrequencyOpt = None,
         weekday: WeekdayOpt = None,
+        pause_until: PauseOpt = None,
+        resume: ResumeOpt = False,
         confirmed: ConfirmedOpt = False,
     ) -> None:
         changes = profile_changes(
@@ -171,7 +192,8 @@ def _profile_command(*, must_exist: bool, doc: str) -> Callable[..., None]:
             must_exist=must_exist,
             confirmed=confirmed,
             changes=changes,
-            schedule=schedule_changes(timezone, send_hour, frequency, weekday),
+            schedule=schedule_changes(timezone, send_hour, frequency, weekday)
+            | pause_changes(pause_until, resume),
         )
 
     command.__doc__ = doc

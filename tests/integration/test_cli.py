@@ -117,3 +117,19 @@ def test_run_dry_run_sends_nothing_and_run_sends_once(env: dict[str, str], tmp_p
         ("ada@example.org", "2026-04-30", "sent", 1)
     ]
     assert "last_code" in rows[0]
+
+
+def test_a_pause_is_set_kept_by_other_changes_and_ended(env: dict[str, str]) -> None:
+    cli(env, "subscribers", "add", "ada@example.org", "--topic", "diffusion", "--confirmed")
+    cli(env, "subscribers", "set", "ada@example.org", "--pause-until", "2026-12-24")
+
+    def paused() -> object:
+        return json.loads(cli(env, "subscribers", "show", "ada@example.org", "--json"))[
+            "paused_until"
+        ]
+
+    assert paused() == "2026-12-24"
+    cli(env, "subscribers", "set", "ada@example.org", "--topic", "agents")
+    assert paused() == "2026-12-24"
+    cli(env, "subscribers", "set", "ada@example.org", "--resume")
+    assert paused() is None
