@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     dkim_selector: str | None = None
     http_timeout: float = Field(20.0, gt=0)
     user_agent_contact: str = "digest@localhost"
+    # What `digest sources seed` adds to a database without sources (a fresh deployment).
+    sources: str = "arxiv:cs.CL+cs.LG+cs.AI, hf:daily"
 
     @field_validator("database_url")
     @classmethod
@@ -80,6 +82,17 @@ class Settings(BaseSettings):
             raise ValueError("must be one line (no CR, LF or NUL)")
         return value.strip()
 
+    @field_validator("secret_key")
+    @classmethod
+    def _not_the_example_key(cls, value: str | None) -> str | None:
+        """The example files' placeholder signs links anyone could forge: refuse to start."""
+        if value is not None and "change-me" in value.lower():
+            raise ValueError(
+                "is the example placeholder: set a random one, e.g. from"
+                " `python3 -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
+        return value or None
+
     @field_validator("base_url")
     @classmethod
     def _absolute_base(cls, value: str) -> str:
@@ -90,6 +103,11 @@ class Settings(BaseSettings):
     @property
     def smtp(self) -> SmtpTarget | None:
         return SmtpTarget(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def seed_sources(self) -> list[str]:
+        """DIGEST_SOURCES: sources separated by commas (a shorthand may contain spaces)."""
+        return [part.strip() for part in self.sources.split(",") if part.strip()]
 
     @property
     def sender_domain(self) -> str:

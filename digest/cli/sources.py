@@ -49,6 +49,24 @@ def sources_add(
         typer.echo(f"{'added' if created else 'updated'} source {row.name} ({row.kind}): {row.url}")
 
 
+@sources_app.command("seed")
+def sources_seed() -> None:
+    """Add the sources DIGEST_SOURCES names, if none is configured yet (a fresh deployment)."""
+    from digest.ingest.kinds import resolve_source
+
+    service = open_service()
+    with service.db.session() as session:
+        if sources.list_sources(session, include_disabled=True):
+            typer.echo("sources already configured: nothing added (see `digest sources list`)")
+            return
+        for text in service.settings.seed_sources:
+            spec = resolve_source(text)
+            row, _ = sources.add_source(
+                session, spec.url, name=spec.name, kind=spec.kind, now=utcnow()
+            )
+            typer.echo(f"added source {row.name} ({row.kind}): {row.url}")
+
+
 NameArg = Annotated[
     str, typer.Argument(help="The source's name, as `digest sources list` shows it.")
 ]

@@ -7,6 +7,7 @@ non-root, migrate, then serve. `tests/e2e/test_serve.py` runs those same command
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -65,3 +66,61 @@ def test_the_dockerfile_runs_as_non_root_and_migrates_before_serving() -> None:
     cmd = [line for line in lines if line.startswith("CMD [")][-1]  # not HEALTHCHECK's CMD
     assert cmd.index("digest db upgrade") < cmd.index("digest serve")
     assert "HEALTHCHECK" in " ".join(lines) and "/healthz" in " ".join(lines)
+
+
+def test_compose_refuses_to_start_without_a_secret_key_of_its_own() -> None:
+    yaml = pytest.importorskip("yaml")
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    key = compose["services"]["app"]["environment"]["DIGEST_SECRET_KEY"]
+    assert key.startswith("${DIGEST_SECRET_KEY:?"), key  # unset or empty: compose stops
+    assert "change-me" not in key.lower()
+
+
+def test_compose_and_dockerfile_pin_every_image_to_a_release() -> None:
+    yaml = pytest.importorskip("yaml")
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    images = [s["image"] for s in compose["services"].values() if "image" in s]
+    dockerfile = (DEPLOY / "Dockerfile").read_text().splitlines()
+    images += [line.split()[1] for line in dockerfile if line.startswith("FROM ")]
+    assert images
+    for image in images:
+        name, _, tag = image.partition(":")
+        assert tag and tag != "latest" and any(ch.isdigit() for ch in tag), image
+        assert "." in tag, f"{image}: a major version alone moves under you"
+
+
+@pytest.mark.parametrize("example", ["digest.env.example", "compose.env.example"])
+def test_digest_refuses_the_example_files_secret_key(example: str) -> None:
+    from digest.config import Settings
+
+    values = dict(
+        line.split("=", 1)
+        for line in (DEPLOY / example).read_text().splitlines()
+        if line and not line.startswith("#") and "=" in line
+    )
+    placeholder = values.get("DIGEST_SECRET_KEY") or "CHANGE-ME-64-random-characters"
+    with pytest.raises(ValueError, match="placeholder"):
+        Settings(secret_key=placeholder)
+
+
+def test_every_start_seeds_the_sources_after_migrating() -> None:
+    unit = (DEPLOY / "digest.service").read_text()
+    assert unit.index("digest db upgrade") < unit.index("digest sources seed")
+    cmd = [line for line in (DEPLOY / "Dockerfile").read_text().splitlines() if "CMD [" in line]
+    start = cmd[-1]
+    assert start.index("db upgrade") < start.index("sources seed") < start.index("serve")
+
+
+def test_sources_seed_adds_the_default_sources_once(cli_env: dict[str, str]) -> None:
+    from tests.conftest import invoke_cli
+
+    env = {**cli_env, "DIGEST_SOURCES": "arxiv:cs.CL+cs.LG, hf:daily"}
+    invoke_cli(env, "db", "upgrade")
+    invoke_cli(env, "sources", "seed")
+    again = invoke_cli(env, "sources", "seed")
+    assert "nothing added" in again
+    listed = json.loads(invoke_cli(env, "sources", "list", "--json"))
+    assert [(s["name"], s["kind"]) for s in listed] == [
+        ("arxiv:cs.CL+cs.LG", "arxiv-rss"),
+        ("hf:daily", "hf-daily"),
+    ]
