@@ -1,7 +1,7 @@
 """One account email (confirm, welcome) from the web, through the configured transport.
 
-The digest run sends in batches through :mod:`digest.deliver.send_loop`; the web sends one message at a
-time when a person asks for it, with the same MIME builder and the same transports.
+The digest run sends in batches through :mod:`digest.deliver.send_loop`; the web sends one
+message at a time when a person asks for it, with the same MIME builder and the same transports.
 """
 
 from __future__ import annotations
