@@ -11,8 +11,8 @@ import typer
 from digest.models import Paper, Pick
 
 if TYPE_CHECKING:
-    from digest.deliver.send_loop import DeliveryReport
-    from digest.pipeline import IngestReport
+    from digest.deliver.outcomes import DeliveryReport
+    from digest.ingest.report import IngestReport
 
 
 def echo_json(data: Any) -> None:

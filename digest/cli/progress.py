@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from digest.pipeline.ingest_job import IngestReport, OnReport
+    from digest.ingest.report import IngestReport
+    from digest.pipeline.ingest_job import OnReport
 
 
 def _summary(report: IngestReport) -> str:

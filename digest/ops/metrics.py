@@ -18,8 +18,8 @@ from prometheus_client.registry import Collector
 from digest.store import runs
 
 if TYPE_CHECKING:
-    from digest.deliver.send_loop import DeliveryReport
-    from digest.pipeline.ingest_job import IngestReport
+    from digest.deliver.outcomes import DeliveryReport
+    from digest.ingest.report import IngestReport
     from digest.service import Service
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

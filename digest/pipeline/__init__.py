@@ -4,11 +4,12 @@ The only place that calls ingest, store, rank, render and deliver together; entr
 web/, the scheduler) call these and nothing below them directly.
 """
 
+from digest.ingest.report import IngestReport
 from digest.pipeline.daily import RunReport, run_daily
 from digest.pipeline.demo import DemoResult, run_demo
 from digest.pipeline.digests import RankingContext, digest_for, preview, ranking_context
 from digest.pipeline.due import DueReport, run_due
-from digest.pipeline.ingest_job import IngestReport, ingest_files, ingest_sources
+from digest.pipeline.ingest_job import ingest_files, ingest_sources
 from digest.pipeline.plan import PlanReport, plan_digests
 
 __all__ = [

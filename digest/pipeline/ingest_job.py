@@ -20,23 +20,11 @@ from digest.ingest.kinds import API_MAX_PAGES
 from digest.ingest.paging import next_page_url
 from digest.ingest.parse import parse_feed
 from digest.ingest.parse_rss import NO_PAPER_LINK
+from digest.ingest.report import IngestReport
 from digest.service import Service
 from digest.store import papers, sources
 
 USER_AGENT = "digest/0.1 (+mailto:{contact})"
-
-
-@dataclass
-class IngestReport:
-    source: str
-    new: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    error: str | None = None
-    note: str | None = None
-    pages: int = 0
-    failing: bool = False  # failing for days: the CLI prints a warning at the end of the run
 
 
 OnReport = Callable[[IngestReport, int, int], None]  # (report, done so far, total)
