@@ -56,7 +56,7 @@ def scheduler_clock(pretend_now: dt.datetime | None = None) -> Clock:
 
 def ingest_job(service: Service, clock: Clock = utcnow) -> None:
     now = clock()
-    with run_tracking.track_run(service, "ingest", now=now) as run:
+    with run_tracking.track_run(service.db, "ingest", now=now) as run:
         reports = ingest_sources(service, None, now=now)
         process_metrics().count_ingest(reports)
         for report in reports:

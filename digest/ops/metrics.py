@@ -16,11 +16,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from digest.store import runs
+from digest.store.db import Database
 
 if TYPE_CHECKING:
     from digest.deliver.outcomes import DeliveryReport
     from digest.ingest.report import IngestReport
-    from digest.service import Service
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -78,11 +78,11 @@ def process_metrics() -> Metrics:
 class OutboxCollector(Collector):
     """Gauges read from the database at scrape time: the outbox and the last good runs."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with self.service.db.session() as session:
+        with self.db.session() as session:
             states = runs.deliveries_by_state(session)
             deferred = runs.deferred_by_code(session)
             last = {kind: runs.last_success(session, kind) for kind in ("ingest", "due")}
@@ -114,9 +114,9 @@ class OutboxCollector(Collector):
         yield finished
 
 
-def render_metrics(service: Service, metrics: Metrics | None = None) -> bytes:
+def render_metrics(db: Database, metrics: Metrics | None = None) -> bytes:
     """The text exposition of this process's counters plus the database gauges."""
     metrics = metrics or process_metrics()
     registry = CollectorRegistry()
-    registry.register(OutboxCollector(service))
+    registry.register(OutboxCollector(db))
     return generate_latest(metrics.registry) + generate_latest(registry)

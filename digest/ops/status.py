@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from digest.ops import due_times
-from digest.service import Service
 from digest.store import deliveries, runs, sources, subscribers
+from digest.store.db import Database
 
 STUCK_SENDING = dt.timedelta(minutes=15)
 ADDRESS = re.compile(r"[^\s<>/\\'\"]+@[^\s<>/\\'\"]+")
@@ -46,8 +46,8 @@ class StatusReport:
         }
 
 
-def status_report(service: Service, *, now: dt.datetime) -> StatusReport:
-    with service.db.session() as session:
+def status_report(db: Database, *, now: dt.datetime) -> StatusReport:
+    with db.session() as session:
         recent = [_run_json(row) for row in runs.recent_runs(session)]
         due_now, paused, upcoming = _schedule_counts(session, now)
         failing = [

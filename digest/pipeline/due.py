@@ -34,7 +34,7 @@ def run_due(service: Service, *, now: dt.datetime, dry_run: bool = False) -> Due
     """
     if dry_run:
         return _run_due(service, now=now, dry_run=True)
-    with run_tracking.track_run(service, "due", now=now) as run:
+    with run_tracking.track_run(service.db, "due", now=now) as run:
         report = _run_due(service, now=now, dry_run=False)
         process_metrics().count_delivery(report.delivery)
         run.summary.update(

@@ -16,10 +16,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from digest.ops import run_tracking
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
-from digest.web import archive, home, links, manage, subscribe, topics, unsubscribe
+from digest.web import archive, health, home, links, manage, subscribe, topics, unsubscribe
 from digest.web.pages import (
     MAX_FORM_BYTES,
     FormTooLarge,
@@ -93,7 +92,7 @@ def create_app(
             *unsubscribe.routes,
             *links.routes,
             *archive.routes,
-            *run_tracking.routes,
+            *health.routes,
         ],
         middleware=[Middleware(SecurityHeadersMiddleware, headers=headers)],
         exception_handlers={

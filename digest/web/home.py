@@ -1,4 +1,4 @@
-"""The public pages: trending papers with the subscribe box, search, browse by date, health."""
+"""The public pages: trending papers with the subscribe box, search, browse by date."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from digest import rank
@@ -146,22 +146,7 @@ async def stylesheet(request: Request) -> Response:
     )
 
 
-async def healthz(request: Request) -> Response:
-    """200 when the database answers and its schema is the one the code needs, else 503."""
-    db = web(request).service.db
-    try:
-        current = db.current_revision()
-    except Exception:
-        return JSONResponse(
-            {"status": "error", "database": False, "schema": "unknown"}, status_code=503
-        )
-    if current != db.head_revision():
-        return JSONResponse({"status": "error", "database": True, "schema": "behind"}, 503)
-    return JSONResponse({"status": "ok", "database": True, "schema": "current"})
-
-
 routes = [
     Route("/", home, methods=["GET", "HEAD"]),
     Route("/static/style.css", stylesheet, methods=["GET", "HEAD"]),
-    Route("/healthz", healthz, methods=["GET", "HEAD"]),
 ]

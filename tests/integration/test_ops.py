@@ -10,9 +10,9 @@ import logging
 from sqlalchemy import update
 
 from digest import pipeline
+from digest.ops.health import health_report
 from digest.ops.logging_setup import configure_logging, run_context
 from digest.ops.metrics import Metrics, render_metrics
-from digest.ops.run_tracking import health_report
 from digest.ops.status import status_lines, status_report
 from digest.service import Service
 from digest.store import runs, subscribers
@@ -51,10 +51,10 @@ def test_a_dry_run_is_not_recorded(service: Service) -> None:
 
 
 def test_health_reports_the_age_of_the_last_tick_and_send(service: Service) -> None:
-    assert health_report(service, now=SEVEN_IN_BERLIN).last_send_age_seconds is None
+    assert health_report(service.db, now=SEVEN_IN_BERLIN).last_send_age_seconds is None
     add_reader(service)
     pipeline.run_due(service, now=SEVEN_IN_BERLIN)
-    health = health_report(service, now=SEVEN_IN_BERLIN + dt.timedelta(minutes=10))
+    health = health_report(service.db, now=SEVEN_IN_BERLIN + dt.timedelta(minutes=10))
     assert health.ok and health.schema == "current"
     assert health.last_send_age_seconds is not None
     assert 590 <= health.last_send_age_seconds <= 600
@@ -65,12 +65,12 @@ def test_health_reports_the_age_of_the_last_tick_and_send(service: Service) -> N
 def test_status_counts_who_is_due_and_lists_deliveries_needing_a_look(service: Service) -> None:
     add_reader(service, "a@example.org")
     add_reader(service, "b@example.org")
-    report = status_report(service, now=SEVEN_IN_BERLIN)
+    report = status_report(service.db, now=SEVEN_IN_BERLIN)
     assert report.due_now == 2
     pipeline.run_due(service, now=SEVEN_IN_BERLIN)
     with service.db.session() as session:
         session.execute(update(Delivery).where(Delivery.id == 1).values(state="ambiguous"))
-    report = status_report(service, now=SEVEN_IN_BERLIN + dt.timedelta(minutes=5))
+    report = status_report(service.db, now=SEVEN_IN_BERLIN + dt.timedelta(minutes=5))
     assert report.due_now == 0
     assert [(d["state"], d["subscriber_id"]) for d in report.stuck] == [("ambiguous", 1)]
     assert report.next_sends == [(dt.datetime(2026, 6, 11, 5, 0, tzinfo=dt.UTC), 2)]
@@ -84,7 +84,7 @@ def test_metrics_show_counters_and_the_shared_outbox(service: Service) -> None:
     pipeline.run_due(service, now=SEVEN_IN_BERLIN)
     metrics = Metrics()
     metrics.deliveries.labels("sent").inc()
-    text = render_metrics(service, metrics).decode()
+    text = render_metrics(service.db, metrics).decode()
     assert 'digest_deliveries_total{outcome="sent"} 1.0' in text
     assert 'digest_outbox_deliveries{state="sent"} 1.0' in text
     assert 'digest_last_success_timestamp_seconds{kind="due"}' in text
