@@ -29,6 +29,7 @@ from digest.web.pages import (
     link_rejected_page,
     log_safe,
     template_environment,
+    web,
 )
 from digest.web.security import (
     CsrfTokens,
@@ -49,6 +50,44 @@ minutes.</p><p><a href="/">Back to the home page</a></p></main></body></html>
 """
 
 
+async def not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_page(request, 405, "Not here", "This page cannot be used that way.")
+    if exc.status_code != 404:
+        return error_page(request, exc.status_code, "Sorry", str(exc.detail))
+    return error_page(request, 404, "Page not found", "There is no page at this address.")
+
+
+async def rejected(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LinkRejected)
+    return link_rejected_page(request, exc)
+
+
+async def too_large(request: Request, exc: Exception) -> Response:
+    return error_page(request, 413, "Too much", "That form was larger than any of ours.")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Outside every middleware: a fixed page (no traceback), headers set here."""
+    path = log_safe(request.url.path)
+    log.error("error on %s %s: %s", log_safe(request.method), path, type(exc).__name__)
+    headers = security_headers(web(request).https)
+    return HTMLResponse(SERVER_ERROR_PAGE, status_code=500, headers=headers)
+
+
+ROUTES = [
+    *home.routes,
+    *topics.routes,
+    *subscribe.routes,
+    *manage.routes,
+    *unsubscribe.routes,
+    *links.routes,
+    *archive.routes,
+    *health.routes,
+]
+
+
 def create_app(
     service: Service,
     *,
@@ -59,42 +98,10 @@ def create_app(
     folder = templates_dir() / "web"
     css = (folder / "style.css").read_text("utf-8")
     https = service.settings.base_url.startswith("https://")
-    headers = security_headers(https)
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if exc.status_code == 405:
-            return error_page(request, 405, "Not here", "This page cannot be used that way.")
-        if exc.status_code != 404:
-            return error_page(request, exc.status_code, "Sorry", str(exc.detail))
-        return error_page(request, 404, "Page not found", "There is no page at this address.")
-
-    async def rejected(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, LinkRejected)
-        return link_rejected_page(request, exc)
-
-    async def too_large(request: Request, exc: Exception) -> Response:
-        return error_page(request, 413, "Too much", "That form was larger than any of ours.")
-
-    async def server_error(request: Request, exc: Exception) -> Response:
-        """Outside every middleware: a fixed page (no traceback), headers set here."""
-        path = log_safe(request.url.path)
-        log.error("error on %s %s: %s", log_safe(request.method), path, type(exc).__name__)
-        return HTMLResponse(SERVER_ERROR_PAGE, status_code=500, headers=headers)
-
     app = Starlette(
         debug=False,
-        routes=[
-            *home.routes,
-            *topics.routes,
-            *subscribe.routes,
-            *manage.routes,
-            *unsubscribe.routes,
-            *links.routes,
-            *archive.routes,
-            *health.routes,
-        ],
-        middleware=[Middleware(SecurityHeadersMiddleware, headers=headers)],
+        routes=ROUTES,
+        middleware=[Middleware(SecurityHeadersMiddleware, headers=security_headers(https))],
         exception_handlers={
             HTTPException: not_found,
             LinkRejected: rejected,
