@@ -87,11 +87,10 @@ def _parse_date(raw: str | None) -> dt.date | None:
         return None
 
 
-async def show_archive(request: Request) -> Response:
+def show_archive(request: Request) -> Response:
     """The list of past digests, or one of them as it was sent with its "+N more" papers."""
-    token = request.path_params["token"]
-    _, subscriber = verify_link(request, "archive", token)
-    ctx = web(request)
+    link = verify_link(request, "archive")
+    token, subscriber, ctx = link.token, link.subscriber, web(request)
     raw_date = request.path_params.get("date")
     day = _parse_date(raw_date)
     if raw_date is not None and day is None:
@@ -119,15 +118,14 @@ async def show_archive(request: Request) -> Response:
     )
 
 
-async def atom_feed(request: Request) -> Response:
+def atom_feed(request: Request) -> Response:
     """The subscriber's picks as an Atom feed, one entry per paper, newest digest first.
 
     Entry ids are tag URIs on the sender's domain, stable across token renewals, so a feed
     reader never shows a paper twice because the link it polls has changed.
     """
-    token = request.path_params["token"]
-    _, subscriber = verify_link(request, "archive", token)
-    ctx = web(request)
+    link = verify_link(request, "archive")
+    token, subscriber, ctx = link.token, link.subscriber, web(request)
     with ctx.service.db.session() as session:
         digests = archive.recent_digests(session, subscriber.id, limit=FEED_DIGESTS)
     base = ctx.service.links.base_url

@@ -95,7 +95,7 @@ def _trending(request: Request, day: dt.date) -> tuple[list[PaperCard], list[Pap
     return [paper_card(p, signals.get(p.id)) for p in scored[:SHOWN]], candidates
 
 
-async def home(request: Request) -> Response:
+def home(request: Request) -> Response:
     ctx = web(request)
     query = request.query_params.get("q", "").strip()[:SEARCH_MAX_CHARS]
     asked_day = _parse_day(request.query_params.get("date"))

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 from typing import Any
 
 from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -21,16 +23,7 @@ from digest.render.renderer import group_picks
 from digest.store import feedback, papers, subscribers
 from digest.web.forms import FormError, parse_manage_form, topic_lines
 from digest.web.mail import send_in_background
-from digest.web.pages import (
-    csrf_failed,
-    csrf_ok,
-    page,
-    rate_limited,
-    read_form,
-    subscriber_ref,
-    verify_link,
-    web,
-)
+from digest.web.pages import SignedLink, form_post, page, subscriber_ref, verify_link, web
 
 log = logging.getLogger(__name__)
 
@@ -93,23 +86,18 @@ def _manage_page(
     )
 
 
-async def manage(request: Request) -> Response:
-    token = request.path_params["token"]
-    _, subscriber = verify_link(request, "manage", token)
+def show_manage(request: Request) -> Response:
+    link = verify_link(request, "manage")
+    with web(request).service.db.session() as session:
+        paused = subscribers.get_row(session, link.subscriber.email).paused_until
+    values = form_values(link.subscriber, paused)
+    saved = request.query_params.get("saved") == "1"
+    return _manage_page(request, link.token, link.subscriber, values, saved=saved)
+
+
+def _save_manage(request: Request, link: SignedLink, form: FormData) -> Response:
     ctx = web(request)
-    if request.method != "POST":
-        with ctx.service.db.session() as session:
-            paused = subscribers.get_row(session, subscriber.email).paused_until
-        saved = request.query_params.get("saved") == "1"
-        return _manage_page(
-            request, token, subscriber, form_values(subscriber, paused), saved=saved
-        )
-    form = await read_form(request)
-    if not csrf_ok(request, form):
-        return csrf_failed(request)
-    if limited := rate_limited(request, "manage"):
-        return limited
-    now = ctx.clock()
+    token, subscriber, now = link.token, link.subscriber, ctx.clock()
     try:
         changes = parse_manage_form(form, today=now.date())
     except FormError as exc:
@@ -147,9 +135,9 @@ def _preferences_changed_email(request: Request, subscriber: Subscriber) -> Back
     )
 
 
-async def export(request: Request) -> Response:
+def export(request: Request) -> Response:
     """Everything stored about the subscriber, as a JSON download."""
-    _, subscriber = verify_link(request, "manage", request.path_params["token"])
+    subscriber = verify_link(request, "manage").subscriber
     with web(request).service.db.session() as session:
         data = subscribers.subscriber_json(subscribers.get_row(session, subscriber.email))
         data["feedback"] = [
@@ -162,26 +150,26 @@ async def export(request: Request) -> Response:
     )
 
 
-async def delete(request: Request) -> Response:
-    """GET asks once more; POST deletes the subscriber and all their data but a suppression hash."""
-    token = request.path_params["token"]
-    _, subscriber = verify_link(request, "manage", token)
-    if request.method != "POST":
-        return page(request, "delete.html", token=token)
-    form = await read_form(request)
-    if not csrf_ok(request, form):
-        return csrf_failed(request)
-    if limited := rate_limited(request, "delete"):
-        return limited
+def ask_delete(request: Request) -> Response:
+    """Asks once more before the POST deletes everything."""
+    return page(request, "delete.html", token=verify_link(request, "manage").token)
+
+
+def _delete(request: Request, link: SignedLink, form: FormData) -> Response:
+    """Deletes the subscriber and all their data but a suppression hash."""
     ctx = web(request)
     with ctx.service.db.session() as session:
-        subscribers.remove_subscriber(session, subscriber.email, now=ctx.clock())
-    log.info("%s deleted their data", subscriber_ref(subscriber))
+        subscribers.remove_subscriber(session, link.subscriber.email, now=ctx.clock())
+    log.info("%s deleted their data", subscriber_ref(link.subscriber))
     return page(request, "deleted.html")
 
 
+_manage_link = partial(verify_link, purpose="manage")
+
 routes = [
-    Route("/manage/{token}", manage, methods=["GET", "HEAD", "POST"]),
+    Route("/manage/{token}", show_manage, methods=["GET", "HEAD"]),
+    Route("/manage/{token}", form_post("manage", _manage_link, _save_manage), methods=["POST"]),
     Route("/manage/{token}/export.json", export, methods=["GET"]),
-    Route("/manage/{token}/delete", delete, methods=["GET", "HEAD", "POST"]),
+    Route("/manage/{token}/delete", ask_delete, methods=["GET", "HEAD"]),
+    Route("/manage/{token}/delete", form_post("delete", _manage_link, _delete), methods=["POST"]),
 ]

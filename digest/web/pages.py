@@ -1,6 +1,9 @@
 """What every page handler shares: the app's context, rendering, CSRF checks, signed links.
 
 Handlers get the :class:`WebContext` from ``request.app.state.web``; nothing here is global.
+Pages that read the database are plain ``def`` endpoints (Starlette runs them in its thread
+pool); a POST needs ``await request.form()``, so :func:`form_post` reads the form on the event
+loop and runs the rest in the thread pool.
 """
 
 from __future__ import annotations
@@ -8,16 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from digest.addresses import email_hash
 from digest.models import Subscriber
@@ -160,6 +164,13 @@ def csrf_ok(request: Request, form: FormData) -> bool:
     )
 
 
+def form_refusal(request: Request, form: FormData, action: str) -> HTMLResponse | None:
+    """The page refusing a POST whose CSRF token is bad or that is over ``action``'s limit."""
+    if not csrf_ok(request, form):
+        return csrf_failed(request)
+    return rate_limited(request, action)
+
+
 def csrf_failed(request: Request) -> HTMLResponse:
     return error_page(
         request,
@@ -170,6 +181,35 @@ def csrf_failed(request: Request) -> HTMLResponse:
     )
 
 
+Loaded = TypeVar("Loaded")
+
+
+def form_post(
+    action: str,
+    load: Callable[[Request], Loaded | Response],
+    save: Callable[[Request, Loaded, FormData], Response],
+    *,
+    exempt: Callable[[FormData], bool] | None = None,
+) -> Callable[[Request], Awaitable[Response]]:
+    """A POST endpoint that keeps the database off the event loop.
+
+    ``load`` (verify the signed link, read what the page is about; a Response ends there) runs
+    in the thread pool, the form is read and checked here (CSRF, then ``action``'s rate limit,
+    unless ``exempt`` says this form needs neither), and ``save`` runs in the thread pool.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        loaded = await run_in_threadpool(load, request)
+        if isinstance(loaded, Response):
+            return loaded
+        form = await read_form(request)
+        if not (exempt and exempt(form)) and (refused := form_refusal(request, form, action)):
+            return refused
+        return await run_in_threadpool(save, request, loaded, form)
+
+    return endpoint
+
+
 class LinkRejected(Exception):
     """A signed link that cannot be used: the reason is fit to show the person who clicked."""
 
@@ -178,13 +218,24 @@ class LinkRejected(Exception):
         self.reason = reason
 
 
-def verify_link(request: Request, purpose: str, token: str) -> tuple[TokenClaims, Subscriber]:
-    """The claims and the subscriber a signed link names, or :class:`LinkRejected`.
+@dataclass(frozen=True)
+class SignedLink:
+    """A verified link from one of our emails: its token (the page's own URLs reuse it), what
+    it was signed with, and the subscriber it names."""
 
-    The link must be signed for ``purpose``, within its lifetime, and name a subscriber whose
-    address is still the one it was sent to.
+    token: str
+    claims: TokenClaims
+    subscriber: Subscriber
+
+
+def verify_link(request: Request, purpose: str) -> SignedLink:
+    """The link in the path's ``{token}``, or :class:`LinkRejected` (the app shows the
+    bad-link page). It must be signed for ``purpose``, within its lifetime, and name a
+    subscriber whose address is still the one it was sent to. Reads the database: call it
+    from a ``def`` endpoint or through the thread pool.
     """
     service = web(request).service
+    token = request.path_params["token"]
     try:
         claims = service.signer.verify(purpose, token)
     except InvalidToken as exc:
@@ -193,7 +244,7 @@ def verify_link(request: Request, purpose: str, token: str) -> tuple[TokenClaims
         subscriber = subscribers.get_subscriber_by_id(session, claims.subscriber_id)
     if subscriber is None or email_hash(subscriber.email)[:16] != claims.email_hash:
         raise LinkRejected("this link belongs to a subscription that no longer exists")
-    return claims, subscriber
+    return SignedLink(token, claims, subscriber)
 
 
 def link_rejected_page(request: Request, exc: LinkRejected) -> HTMLResponse:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,12 +24,13 @@ from digest.store import subscribers
 from digest.web.forms import FormError, field_text, parse_topics, topic_lines
 from digest.web.mail import send_in_background
 from digest.web.pages import (
+    SignedLink,
     client_ip,
     csrf_failed,
     csrf_ok,
+    form_post,
     log_safe,
     page,
-    rate_limited,
     read_form,
     subscriber_ref,
     too_many_requests,
@@ -93,10 +97,14 @@ async def subscribe_form(request: Request) -> Response:
 
 
 async def subscribe(request: Request) -> Response:
-    ctx = web(request)
     form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_failed(request)
+    return await run_in_threadpool(_sign_up, request, form)
+
+
+def _sign_up(request: Request, form: FormData) -> Response:
+    ctx = web(request)
     email_text, topics_text = field_text(form, "email", 320), field_text(form, "topics")
     if field_text(form, HONEYPOT).strip():
         log.info(
@@ -125,20 +133,17 @@ async def subscribe(request: Request) -> Response:
     return page(request, "check_inbox.html", background=task)
 
 
-async def confirm(request: Request) -> Response:
-    """GET shows one button (mail scanners follow links, people press buttons); POST confirms."""
-    token = request.path_params["token"]
-    claims, subscriber = verify_link(request, "confirm", token)
-    if request.method == "GET":
-        return page(request, "confirm.html", subscriber=subscriber, topics=claims.extra.get("t"))
-    form = await read_form(request)
-    if not csrf_ok(request, form):
-        return csrf_failed(request)
-    if limited := rate_limited(request, "confirm"):
-        return limited
+def ask_confirm(request: Request) -> Response:
+    """GET shows one button: mail scanners follow links, people press buttons."""
+    link = verify_link(request, "confirm")
+    topics = link.claims.extra.get("t")
+    return page(request, "confirm.html", subscriber=link.subscriber, topics=topics)
+
+
+def _confirm(request: Request, link: SignedLink, form: FormData) -> Response:
     ctx = web(request)
-    service, now = ctx.service, ctx.clock()
-    carried = claims.extra.get("t")
+    service, now, subscriber = ctx.service, ctx.clock(), link.subscriber
+    carried = link.claims.extra.get("t")
     already = subscriber.state == "confirmed" and not carried
     if not already:
         with service.db.session() as session:
@@ -162,5 +167,10 @@ async def confirm(request: Request) -> Response:
 routes = [
     Route("/subscribe", subscribe_form, methods=["GET", "HEAD"]),
     Route("/subscribe", subscribe, methods=["POST"]),
-    Route("/confirm/{token}", confirm, methods=["GET", "HEAD", "POST"]),
+    Route("/confirm/{token}", ask_confirm, methods=["GET", "HEAD"]),
+    Route(
+        "/confirm/{token}",
+        form_post("confirm", partial(verify_link, purpose="confirm"), _confirm),
+        methods=["POST"],
+    ),
 ]

@@ -49,7 +49,7 @@ def topic_cards(request: Request, topic: str, day: dt.date) -> list[PaperCard]:
     ]
 
 
-async def topic_page(request: Request) -> Response:
+def topic_page(request: Request) -> Response:
     ctx = web(request)
     topic = clean_topic(request.path_params["topic"])
     if not topic:
@@ -68,7 +68,7 @@ async def topic_page(request: Request) -> Response:
     )
 
 
-async def topic_index(request: Request) -> Response:
+def topic_index(request: Request) -> Response:
     """``/topics?topic=x`` (the browse form, which works without JavaScript) goes to its page;
     a bare ``/topics`` lists today's themes."""
     asked = clean_topic(request.query_params.get("topic", ""))

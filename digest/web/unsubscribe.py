@@ -8,19 +8,19 @@ carries one like every form. Either way the answer is 200 with a short page, nev
 from __future__ import annotations
 
 import logging
+from functools import partial
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.store import subscribers
 from digest.web.pages import (
+    SignedLink,
     client_ip,
-    csrf_failed,
-    csrf_ok,
+    form_post,
     page,
-    rate_limited,
-    read_form,
     subscriber_ref,
     verify_link,
     web,
@@ -31,39 +31,33 @@ log = logging.getLogger(__name__)
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 
-async def unsubscribe(request: Request) -> Response:
-    token = request.path_params["token"]
-    _, subscriber = verify_link(request, "unsubscribe", token)
-    if request.method != "POST":
-        return page(request, "unsubscribe.html", token=token, subscriber=subscriber)
-    form = await read_form(request)
-    one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
-    if not one_click and not csrf_ok(request, form):
-        return csrf_failed(request)
-    if not one_click and (limited := rate_limited(request, "unsubscribe")):
-        return limited
+def ask_unsubscribe(request: Request) -> Response:
+    link = verify_link(request, "unsubscribe")
+    return page(request, "unsubscribe.html", token=link.token, subscriber=link.subscriber)
+
+
+def is_one_click(form: FormData) -> bool:
+    """An RFC 8058 POST from a mail provider: no cookie, so neither CSRF nor per-client limits."""
+    return form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+
+
+def _unsubscribe(request: Request, link: SignedLink, form: FormData) -> Response:
     ctx = web(request)
+    subscriber = link.subscriber
     if subscriber.state != "unsubscribed":
         with ctx.service.db.session() as session:
             row = subscribers.get_row(session, subscriber.email)
             subscribers.set_state(session, row, "unsubscribed", now=ctx.clock())
-        how = "one-click" if one_click else "the web page"
+        how = "one-click" if is_one_click(form) else "the web page"
         log.info("%s unsubscribed via %s", subscriber_ref(subscriber), how)
-    return page(request, "unsubscribed.html", token=token)
+    return page(request, "unsubscribed.html", token=link.token)
 
 
-async def resubscribe(request: Request) -> Response:
+def _resubscribe(request: Request, link: SignedLink, form: FormData) -> Response:
     """The button on the unsubscribed page: the signed link proves the address, so no new email."""
-    token = request.path_params["token"]
-    _, subscriber = verify_link(request, "unsubscribe", token)
-    form = await read_form(request)
-    if not csrf_ok(request, form):
-        return csrf_failed(request)
-    if limited := rate_limited(request, "resubscribe"):
-        return limited
     ctx = web(request)
     with ctx.service.db.session() as session:
-        row = subscribers.get_row(session, subscriber.email)
+        row = subscribers.get_row(session, link.subscriber.email)
         subscribers.set_state(
             session, row, "confirmed", now=ctx.clock(), consent_ip=client_ip(request)
         )
@@ -73,7 +67,18 @@ async def resubscribe(request: Request) -> Response:
     return page(request, "confirmed.html", links=links, subscriber=subscriber, resubscribed=True)
 
 
+_unsubscribe_link = partial(verify_link, purpose="unsubscribe")
+
 routes = [
-    Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "HEAD", "POST"]),
-    Route("/unsubscribe/{token}/resubscribe", resubscribe, methods=["POST"]),
+    Route("/unsubscribe/{token}", ask_unsubscribe, methods=["GET", "HEAD"]),
+    Route(
+        "/unsubscribe/{token}",
+        form_post("unsubscribe", _unsubscribe_link, _unsubscribe, exempt=is_one_click),
+        methods=["POST"],
+    ),
+    Route(
+        "/unsubscribe/{token}/resubscribe",
+        form_post("resubscribe", _unsubscribe_link, _resubscribe),
+        methods=["POST"],
+    ),
 ]
