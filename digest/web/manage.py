@@ -27,8 +27,6 @@ from digest.web.pages import SignedLink, form_post, page, subscriber_ref, verify
 
 log = logging.getLogger(__name__)
 
-PREVIEW_LIMIT = 10
-
 
 def form_values(subscriber: Subscriber, paused_until: dt.date | None) -> dict[str, Any]:
     """What the form shows for a stored subscriber (the same keys the form posts)."""
