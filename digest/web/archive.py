@@ -19,7 +19,7 @@ from starlette.routing import Route
 from digest import pipeline
 from digest.models import Pick, Subscriber
 from digest.ops import due_times
-from digest.render.renderer import OTHER_TOPIC, PaperFacts, paper_facts
+from digest.render.views import OTHER_TOPIC, PaperFacts, paper_facts
 from digest.store import archive
 from digest.web.pages import error_page, page, verify_link, web
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from digest import rank
 from digest.models import Paper, TrendSignal
-from digest.render.renderer import excerpt, safe_url, shorten_authors
+from digest.render.text import excerpt, safe_url, shorten_authors
 from digest.store import archive, papers
 from digest.web.pages import page, web
 from digest.web.themes import suggest_themes

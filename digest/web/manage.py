@@ -19,7 +19,7 @@ from starlette.routing import Route
 from digest import pipeline
 from digest.models import Digest, Subscriber
 from digest.profiles import WEEKDAYS
-from digest.render.renderer import group_picks
+from digest.render.views import group_picks
 from digest.store import feedback, papers, subscribers
 from digest.web.forms import FormError, parse_manage_form, topic_lines
 from digest.web.mail import send_in_background

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 
 from digest.addresses import email_hash
 from digest.models import Subscriber
-from digest.render.renderer import format_day, safe_url, shorten_authors
+from digest.render.text import format_day, safe_url, shorten_authors
 from digest.service import Service
 from digest.store import subscribers
 from digest.tokens import InvalidToken, TokenClaims

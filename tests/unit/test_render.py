@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from digest.models import Digest, Links, Paper, Pick, Profile, Subscriber, Topic
-from digest.render.renderer import (
+from digest.render.renderer import EmailRenderer
+from digest.render.text import (
     EXCERPT_MAX,
-    EmailRenderer,
     digest_subject,
     excerpt,
     safe_url,
