@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from digest.models import Digest, Links, OutgoingMessage, RenderedEmail
 from digest.render.dkim_sign import DkimSigner
-from digest.render.mime import PartTemplate, build_message, make_message_id
+from digest.render.headers import make_message_id
+from digest.render.mime import PartTemplate, build_message
 from digest.render.renderer import EmailRenderer
 from digest.tokens import LinkBuilder, LinkTokens
 

@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from digest.deliver.transport import OutboxDir, SendResult, SmtpPool, Transport
 from digest.models import OutgoingMessage, RenderedEmail, Subscriber
 from digest.render.compose import feedback_id
-from digest.render.mime import make_message_id
+from digest.render.headers import make_message_id
 from digest.service import Service
 
 log = logging.getLogger(__name__)

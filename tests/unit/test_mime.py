@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest.models import RenderedEmail
-from digest.render.mime import PartTemplate, _normalise_body, _part, build_message, make_message_id
+from digest.render.headers import make_message_id
+from digest.render.mime import PartTemplate, _normalise_body, _part, build_message
 from digest.render.mime_stdlib import build_message_stdlib
 
 WHEN = dt.datetime(2026, 11, 24, 7, 0, tzinfo=dt.UTC)

@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from digest.render.mime import build_message, make_message_id
+from digest.render.headers import make_message_id
+from digest.render.mime import build_message
 from digest.render.renderer import EmailRenderer
 from tests.unit.test_render import make_digest, make_links
 
