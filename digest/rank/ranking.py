@@ -9,205 +9,20 @@ arrays: it only skips building picks that the digest cannot show. Work is done i
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from digest.models import Paper, Pick, Profile, TrendSignal
 from digest.rank import matching as m
-from digest.rank.batch import best_seed, chunk_relevance, weighted_strength
+from digest.rank.batch import chunk_relevance
+from digest.rank.chunk_scores import chunk_scores
 from digest.rank.index import CorpusIndex
-from digest.rank.select import OTHER_TOPIC_LABEL, choose_slots, trend_reasons, trending_score
+from digest.rank.select import choose_slots
 from digest.rank.tables import excluded_category_mask, text_table
 
 CHUNK_SIZE = 256
 Overflow = list[tuple[str, int]]
-
-
-class _Run:
-    """What one call shares across its chunks: the index, trending per paper, ids → positions."""
-
-    def __init__(
-        self, index: CorpusIndex, signals: Mapping[int, TrendSignal], now: dt.datetime
-    ) -> None:
-        self.index = index
-        self.signals = signals
-        self.trending = np.asarray(
-            [trending_score(signals.get(p.id), p, now) for p in index.papers], dtype=np.float64
-        ).reshape(index.size)
-        ids = np.asarray([p.id for p in index.papers], dtype=np.int64).reshape(index.size)
-        self.id_order = np.argsort(ids, kind="stable")
-        self.sorted_ids = ids[self.id_order]
-        self.id_rank = np.empty(index.size, dtype=np.intp)
-        self.id_rank[self.id_order] = np.arange(index.size)
-        self.trend_reasons = [trend_reasons(signals.get(p.id)) for p in index.papers]
-
-    def positions(self, paper_ids: Collection[int]) -> np.ndarray:
-        if not paper_ids or not self.index.size:
-            return np.zeros(0, dtype=np.intp)
-        wanted = np.fromiter(paper_ids, dtype=np.int64, count=len(paper_ids))
-        at = np.minimum(np.searchsorted(self.sorted_ids, wanted), self.index.size - 1)
-        return self.id_order[at[self.sorted_ids[at] == wanted]]
-
-
-class _Chunk:
-    """Scores, passing papers and topic labels of one chunk of profiles."""
-
-    def __init__(
-        self,
-        run: _Run,
-        profiles: Sequence[Profile],
-        exclude_paper_ids: Sequence[Collection[int]],
-        seed_papers: Sequence[Sequence[Paper]],
-    ) -> None:
-        self.run, self.profiles, self.seed_papers = run, profiles, seed_papers
-        self.rel = rel = chunk_relevance(profiles, run.index, seed_papers)
-        t = np.asarray([min(max(p.trending, 0.0), 1.0) for p in profiles])[:, None]
-        self.t = t[:, 0]
-        self.score = np.round((1.0 - t) * rel.relevance + t * run.trending, 9)
-        min_score = np.asarray([p.min_score for p in profiles])[:, None]
-        passing = (rel.relevance > 0) | ((t >= 1.0) & (run.trending > 0))
-        passing &= self.score >= min_score
-        for i, ids in enumerate(exclude_paper_ids):
-            passing[i, run.positions(ids)] = False
-        self.passing = passing
-        slots = rel.rows.shape[1]
-        self.label = np.where((rel.relevance > 0) & rel.matched, rel.label, slots)
-
-    def labels(self, i: int) -> list[str]:
-        """Label per topic slot (the last is "no topic")."""
-        topics = self.rel.topics[i]
-        return topics + [OTHER_TOPIC_LABEL] * (self.rel.rows.shape[1] + 1 - len(topics))
-
-    def ordered(self, candidates: np.ndarray) -> list[np.ndarray]:
-        """Per row, the candidate positions best first (score, then the lower paper id)."""
-        rows, docs = np.nonzero(candidates)
-        order = np.lexsort((self.run.id_rank[docs], -self.score[rows, docs], rows))
-        rows, docs = rows[order], docs[order]
-        return np.split(docs, np.searchsorted(rows, np.arange(1, len(self.profiles))))
-
-    def digest_candidates(self) -> np.ndarray:
-        """Passing papers among the best ``per_digest`` of their topic: all a digest can use."""
-        keep = max([p.per_digest for p in self.profiles] + [1])
-        candidates = np.zeros(self.passing.shape, dtype=bool)
-        slots = self.rel.rows.shape[1]
-        for slot in range(slots + 1):
-            at = (
-                np.flatnonzero(self.rel.rows[:, slot] > 0)
-                if slot < slots
-                else np.arange(len(candidates))
-            )
-            mask = self.passing[at] & (self.label[at] == slot)
-            if not mask.any():
-                continue
-            if keep < mask.shape[1]:
-                scores = np.where(mask, self.score[at], -np.inf)
-                kth = -np.partition(-scores, keep - 1, axis=1)[:, keep - 1]
-                mask &= scores >= kth[:, None]
-            candidates[at] |= mask
-        return candidates
-
-    def counts(self, i: int) -> Counter[str]:
-        labels = self.labels(i)
-        counts: Counter[str] = Counter()
-        found = np.bincount(self.label[i][self.passing[i]], minlength=len(labels))
-        for slot, count in enumerate(found.tolist()):
-            if count:
-                counts[labels[slot]] += count
-        return counts
-
-    def picks(self, i: int, docs: Sequence[int]) -> list[Pick]:
-        """The picks of profile ``i`` for papers ``docs``, in that order, with their reasons."""
-        rel, profile, index = self.rel, self.profiles[i], self.run.index
-        at = np.asarray(docs, dtype=np.intp)
-        topics = rel.topics[i]
-        table = text_table(index)
-        strengths = weighted_strength(
-            table.strength[np.ix_(rel.rows[i, : len(topics)], at)],
-            rel.weights[i, : len(topics), None],
-        )
-        rows = zip(
-            docs,
-            rel.relevance[i, at].tolist(),
-            self.score[i, at].tolist(),
-            self.run.trending[at].tolist(),
-            self.label[i, at].tolist(),
-            rel.near_ok[i, at].tolist(),
-            rel.boosts[:, i, at].T.tolist(),
-            strengths.T.tolist(),
-            strict=True,
-        )
-        seeds = self.seed_papers[i] if self.seed_papers else ()
-        picks = []
-        for doc, relevance, score, trending, label, near_ok, boosts, weighted in rows:
-            paper = index.papers[doc]
-            reasons = []
-            if relevance > 0:
-                named = [
-                    text
-                    for w, text in sorted(
-                        zip(weighted, topics, strict=True), key=lambda s: (-s[0], s[1])
-                    )
-                    if w >= m.NAMED_TOPIC_MIN
-                ][:3]
-                reasons = _reasons(profile, index, seeds, doc, named, near_ok, boosts)
-            if self.t[i] > 0:
-                reasons.extend(self.run.trend_reasons[doc])
-            picks.append(
-                Pick(
-                    paper=paper,
-                    score=score,
-                    relevance=round(relevance, 9),
-                    trending=round(trending, 9),
-                    topic=topics[label] if label < len(topics) else None,
-                    reasons=tuple(reasons),
-                )
-            )
-        return picks
-
-
-def _reasons(
-    profile: Profile,
-    index: CorpusIndex,
-    seeds: Sequence[Paper],
-    doc: int,
-    named: list[str],
-    near_ok: bool,
-    boosts: list[bool],
-) -> list[str]:
-    """What earned paper ``doc`` its relevance: the grounds :mod:`.batch` found for it."""
-    paper = index.papers[doc]
-    reasons = ["matched: " + ", ".join(named)] if named else []
-    if near_ok and not named:
-        reasons.append("close to today's best matches for your topics")
-    author = m.followed_author(paper, profile.authors) if boosts[0] else None
-    if author is not None:
-        reasons.append(f"by an author you follow: {author}")
-    category = m.matching_category(paper, profile.categories) if boosts[1] else None
-    if category is not None:
-        reasons.append(f"in {category}")
-    seed = best_seed(profile, index, seeds, doc) if boosts[2] else None
-    if seed is not None:
-        reasons.append(f"like your seed {seed}")
-    return reasons
-
-
-def _chunks(
-    profiles: Sequence[Profile],
-    index: CorpusIndex,
-    signals: Mapping[int, TrendSignal],
-    now: dt.datetime,
-    exclude_paper_ids: Sequence[Collection[int]] | None,
-    seed_papers: Sequence[Sequence[Paper]] | None,
-    chunk_size: int,
-) -> Iterator[_Chunk]:
-    run = _Run(index, signals, now)
-    for lo in range(0, len(profiles), max(chunk_size, 1)):
-        hi = min(lo + max(chunk_size, 1), len(profiles))
-        excluded = exclude_paper_ids[lo:hi] if exclude_paper_ids else [()] * (hi - lo)
-        seeds = seed_papers[lo:hi] if seed_papers else [()] * (hi - lo)
-        yield _Chunk(run, profiles[lo:hi], excluded, seeds)
 
 
 def rank_many(
@@ -224,7 +39,9 @@ def rank_many(
 
     ``exclude_paper_ids`` and ``seed_papers``, when given, hold one entry per profile.
     """
-    for chunk in _chunks(profiles, index, signals, now, exclude_paper_ids, seed_papers, chunk_size):
+    for chunk in chunk_scores(
+        profiles, index, signals, now, exclude_paper_ids, seed_papers, chunk_size
+    ):
         for i, docs in enumerate(chunk.ordered(chunk.passing)):
             yield chunk.picks(i, docs.tolist())
 
@@ -243,7 +60,9 @@ def digests_many(
 
     Reasons are built only for the shown picks; topic counts for "+N more" cover every pick.
     """
-    for chunk in _chunks(profiles, index, signals, now, exclude_paper_ids, seed_papers, chunk_size):
+    for chunk in chunk_scores(
+        profiles, index, signals, now, exclude_paper_ids, seed_papers, chunk_size
+    ):
         for i, docs in enumerate(chunk.ordered(chunk.digest_candidates())):
             labels = chunk.labels(i)
             entries = [
