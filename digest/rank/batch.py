@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from digest.models import Paper, Profile
 from digest.rank import matching as m
+from digest.rank.arrays import Flags, Floats, Positions
 from digest.rank.feedback import is_negative
 from digest.rank.index import CorpusIndex
 from digest.rank.relevance import HALF_SATURATION
@@ -45,18 +46,18 @@ class ChunkRelevance:
     """Relevance of a chunk of profiles (rows) to every paper (columns), with its grounds."""
 
     topics: list[list[str]]  # per profile, the topic texts of its slots (sorted by text)
-    rows: np.ndarray  # (profiles, slots): the slot's row in the text table, 0 for none
-    weights: np.ndarray  # (profiles, slots): the topic's weight
-    best: np.ndarray  # (profiles, papers): the best topic's weighted strength
-    relevance: np.ndarray  # 0 where the paper has no ground or is dropped
-    matched: np.ndarray  # some topic shares a concept with the paper
-    near_ok: np.ndarray  # near enough to the profile's centre to enter without a topic word
-    dropped: np.ndarray  # excluded by a topic or category exclusion
-    label: np.ndarray  # best topic slot (the first on ties), or the slot count for "no topic"
-    boosts: np.ndarray  # (3, profiles, papers): by a followed author, in a category, like a seed
+    rows: Positions  # (profiles, slots): the slot's row in the text table, 0 for none
+    weights: Floats  # (profiles, slots): the topic's weight
+    best: Floats  # (profiles, papers): the best topic's weighted strength
+    relevance: Floats  # 0 where the paper has no ground or is dropped
+    matched: Flags  # some topic shares a concept with the paper
+    near_ok: Flags  # near enough to the profile's centre to enter without a topic word
+    dropped: Flags  # excluded by a topic or category exclusion
+    label: Positions  # best topic slot (the first on ties), or the slot count for "no topic"
+    boosts: Flags  # (3, profiles, papers): by a followed author, in a category, like a seed
 
 
-def weighted_strength(strength: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def weighted_strength(strength: Floats, weight: Floats) -> Floats:
     """A topic's relevance to papers: its strength times its weight, saturated to 0..1."""
     x = strength * weight
     return x / (x + HALF_SATURATION)
@@ -106,8 +107,8 @@ def chunk_relevance(
 
 
 def _topics(
-    table: TextTable, rows: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    table: TextTable, rows: Positions, weights: Floats
+) -> tuple[Floats, Positions, Floats, Flags]:
     """(best weighted strength, its slot, the product of (1 - OTHER_TOPIC_SHARE * w) over the
     other topics, whether any topic matched), one topic slot at a time: the noisy-OR of the
     topics with the best at full share is then 1 - (1 - best) * others."""
@@ -118,7 +119,7 @@ def _topics(
         present = np.flatnonzero(rows[:, j] > 0)
         if not present.size:
             break
-        at: slice | np.ndarray = slice(None) if present.size == count else present
+        at: slice | Positions = slice(None) if present.size == count else present
         weighted = weighted_strength(table.strength[rows[at, j]], weights[at, j][:, None])
         previous = best[at]
         stronger = weighted > previous
@@ -129,7 +130,7 @@ def _topics(
     return best, label, others, matched
 
 
-def _dropped(profiles: Sequence[Profile], index: CorpusIndex, best: np.ndarray) -> np.ndarray:
+def _dropped(profiles: Sequence[Profile], index: CorpusIndex, best: Floats) -> Flags:
     table = text_table(index)
     dropped = np.zeros(best.shape, dtype=bool)
     for i, profile in enumerate(profiles):
@@ -144,7 +145,7 @@ def _dropped(profiles: Sequence[Profile], index: CorpusIndex, best: np.ndarray) 
     return dropped
 
 
-def _feedback_docs(first_pass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _feedback_docs(first_pass: Floats) -> tuple[Positions, Positions]:
     """(rows, docs) of each row's FEEDBACK_DOCS best papers, ties to the lower position."""
     size = first_pass.shape[1]
     if size > FEEDBACK_DOCS:
@@ -160,7 +161,7 @@ def _feedback_docs(first_pass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows[keep], docs[keep]
 
 
-def _nearness(index: CorpusIndex, first_pass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _nearness(index: CorpusIndex, first_pass: Floats) -> tuple[Floats, Flags]:
     """(nearness per row and paper, rows with a learnt centre); see :mod:`.vectors`."""
     count = len(first_pass)
     near = np.ones(first_pass.shape)
@@ -204,9 +205,9 @@ def _with_extras(
     profiles: Sequence[Profile],
     index: CorpusIndex,
     seed_papers: Sequence[Sequence[Paper]],
-    relevance: np.ndarray,
-    boosts: np.ndarray,
-) -> np.ndarray:
+    relevance: Floats,
+    boosts: Flags,
+) -> Floats:
     """Noisy-OR boosts for authors, categories and seeds, then negative seeds; marks boosts."""
     relevance = relevance.copy()
     for i, profile in enumerate(profiles):
@@ -231,7 +232,7 @@ def _with_extras(
 
 def seed_arrays(
     profile: Profile, index: CorpusIndex, seed_papers: Sequence[Paper]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[Floats, Floats]:
     """(best positive-seed similarity, best negative-seed similarity) per paper."""
     best = np.zeros(index.size)
     against = np.zeros(index.size)

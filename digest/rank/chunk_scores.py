@@ -14,6 +14,7 @@ import numpy as np
 
 from digest.models import Paper, Pick, Profile, TrendSignal
 from digest.rank import matching as m
+from digest.rank.arrays import Flags, Positions
 from digest.rank.batch import best_seed, chunk_relevance, weighted_strength
 from digest.rank.index import CorpusIndex
 from digest.rank.select import OTHER_TOPIC_LABEL, trend_reasons, trending_score
@@ -32,18 +33,19 @@ class RunArrays:
             [trending_score(signals.get(p.id), p, now) for p in index.papers], dtype=np.float64
         ).reshape(index.size)
         ids = np.asarray([p.id for p in index.papers], dtype=np.int64).reshape(index.size)
-        self.id_order = np.argsort(ids, kind="stable")
+        self.id_order: Positions = np.argsort(ids, kind="stable")
         self.sorted_ids = ids[self.id_order]
         self.id_rank = np.empty(index.size, dtype=np.intp)
         self.id_rank[self.id_order] = np.arange(index.size)
         self.trend_reasons = [trend_reasons(signals.get(p.id)) for p in index.papers]
 
-    def positions(self, paper_ids: Collection[int]) -> np.ndarray:
+    def positions(self, paper_ids: Collection[int]) -> Positions:
         if not paper_ids or not self.index.size:
             return np.zeros(0, dtype=np.intp)
         wanted = np.fromiter(paper_ids, dtype=np.int64, count=len(paper_ids))
-        at = np.minimum(np.searchsorted(self.sorted_ids, wanted), self.index.size - 1)
-        return self.id_order[at[self.sorted_ids[at] == wanted]]
+        at: Positions = np.minimum(np.searchsorted(self.sorted_ids, wanted), self.index.size - 1)
+        present: Flags = self.sorted_ids[at] == wanted
+        return self.id_order[at[present]]
 
 
 class ChunkScores:
@@ -75,14 +77,14 @@ class ChunkScores:
         topics = self.rel.topics[i]
         return topics + [OTHER_TOPIC_LABEL] * (self.rel.rows.shape[1] + 1 - len(topics))
 
-    def ordered(self, candidates: np.ndarray) -> list[np.ndarray]:
+    def ordered(self, candidates: Flags) -> list[Positions]:
         """Per row, the candidate positions best first (score, then the lower paper id)."""
         rows, docs = np.nonzero(candidates)
         order = np.lexsort((self.run.id_rank[docs], -self.score[rows, docs], rows))
         rows, docs = rows[order], docs[order]
         return np.split(docs, np.searchsorted(rows, np.arange(1, len(self.profiles))))
 
-    def digest_candidates(self) -> np.ndarray:
+    def digest_candidates(self) -> Flags:
         """Passing papers among the best ``per_digest`` of their topic: all a digest can use."""
         keep = max([p.per_digest for p in self.profiles] + [1])
         candidates = np.zeros(self.passing.shape, dtype=bool)

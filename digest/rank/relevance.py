@@ -16,6 +16,7 @@ from itertools import combinations
 
 import numpy as np
 
+from digest.rank.arrays import Floats, Positions
 from digest.rank.index import ABSTRACT, FIELDS, TITLE, CorpusIndex
 from digest.rank.text import find_acronyms, tokenize
 
@@ -49,10 +50,10 @@ class Scores:
     """One query against every paper, as arrays over paper positions (0 where it shares no
     concept with the paper)."""
 
-    strength: np.ndarray  # score / ideal score: about 1 for a paper squarely on the query
-    relevance: np.ndarray  # 0..1, comparable across queries: strength / (strength + HALF_SAT.)
-    coverage: np.ndarray  # share of the query's idf mass present anywhere
-    title_coverage: np.ndarray  # share present in the title
+    strength: Floats  # score / ideal score: about 1 for a paper squarely on the query
+    relevance: Floats  # 0..1, comparable across queries: strength / (strength + HALF_SAT.)
+    coverage: Floats  # share of the query's idf mass present anywhere
+    title_coverage: Floats  # share present in the title
 
 
 def analyse_query(text: str, index: CorpusIndex) -> Query:
@@ -143,11 +144,11 @@ def saturate_strength(strength: float) -> float:
     return strength / (strength + HALF_SATURATION)
 
 
-def _saturate(pseudo_tf: np.ndarray) -> np.ndarray:
+def _saturate(pseudo_tf: Floats) -> Floats:
     return pseudo_tf * (K1 + 1.0) / (K1 + pseudo_tf)
 
 
-def _norms(index: CorpusIndex) -> tuple[np.ndarray, np.ndarray]:
+def _norms(index: CorpusIndex) -> tuple[Floats, Floats]:
     """Per field, each paper's BM25 length normalisation; cached per index."""
     cached = index.cache.get("field_norms")
     if cached is None:
@@ -162,13 +163,13 @@ def _norms(index: CorpusIndex) -> tuple[np.ndarray, np.ndarray]:
     return cached  # type: ignore[return-value]
 
 
-def _pseudo_tf(counts: Sequence[np.ndarray], norms: Sequence[np.ndarray]) -> np.ndarray:
+def _pseudo_tf(counts: Sequence[Floats], norms: Sequence[Floats]) -> Floats:
     return FIELD_WEIGHTS[TITLE] * counts[TITLE] / norms[TITLE] + (
         FIELD_WEIGHTS[ABSTRACT] * counts[ABSTRACT] / norms[ABSTRACT]
     )
 
 
-def _counts(index: CorpusIndex, concept: Concept) -> tuple[np.ndarray, np.ndarray]:
+def _counts(index: CorpusIndex, concept: Concept) -> tuple[Floats, Floats]:
     """Per field, how often the concept occurs in each paper; cached per run."""
     key = ("counts", concept.alternatives)
     cached = index.cache.get(key)
@@ -192,7 +193,9 @@ def _pair_counts(first: Sequence[Span], second: Sequence[Span]) -> tuple[int, in
     return ordered, window
 
 
-def _pairs(index: CorpusIndex, first: Concept, second: Concept) -> tuple[np.ndarray, ...]:
+def _pairs(
+    index: CorpusIndex, first: Concept, second: Concept
+) -> tuple[Positions, Floats, Floats, Floats, Floats]:
     """(papers holding both, ordered counts per field, window counts per field); cached."""
     key = ("pairs", first.alternatives, second.alternatives)
     cached = index.cache.get(key)
@@ -256,8 +259,8 @@ def _proximity_score(
     index: CorpusIndex,
     concepts: Sequence[Concept],
     idfs: Sequence[float],
-    norms: tuple[np.ndarray, np.ndarray],
-) -> np.ndarray:
+    norms: tuple[Floats, Floats],
+) -> Floats:
     score = np.zeros(index.size)
     for i, j in combinations(range(len(concepts)), 2):
         docs, ordered_t, ordered_a, window_t, window_a = _pairs(index, concepts[i], concepts[j])

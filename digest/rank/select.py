@@ -37,7 +37,7 @@ def trending_score(signal: TrendSignal | None, paper: Paper, now: dt.datetime) -
         + math.log1p(max(signal.upvotes, 0.0))
         + (0.5 if signal.cross_listed else 0.0)
     )
-    raw *= 0.5 ** (_age_days(paper, now) / TREND_HALF_LIFE_DAYS)
+    raw *= math.pow(0.5, _age_days(paper, now) / TREND_HALF_LIFE_DAYS)
     return raw / (raw + TREND_HALF_SATURATION)
 
 

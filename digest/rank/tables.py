@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from digest.models import Paper
+from digest.rank.arrays import Flags, Floats
 from digest.rank.index import CorpusIndex, normalise_identifier
 from digest.rank.matching import (
     EXCLUDE_TITLE_COVERAGE,
@@ -43,9 +46,9 @@ class TextTable:
         self.in_title = np.zeros((64, size), dtype=bool)
         self._count = 1
 
-    def relevance(self, row: int) -> np.ndarray:
+    def relevance(self, row: int) -> Floats:
         """The row's :class:`relevance.Scores` ``relevance``, derived rather than stored."""
-        strength = self.strength[row]
+        strength: Floats = self.strength[row]
         return strength / (strength + HALF_SATURATION)
 
     def row(self, text: str, index: CorpusIndex) -> int:
@@ -83,11 +86,11 @@ def text_table(index: CorpusIndex) -> TextTable:
     return table  # type: ignore[return-value]
 
 
-def _cached(index: CorpusIndex, name: str) -> dict[object, np.ndarray]:
+def _cached(index: CorpusIndex, name: str) -> dict[object, NDArray[Any]]:
     return index.cache.setdefault(("tables", name), {})  # type: ignore[return-value]
 
 
-def author_mask(index: CorpusIndex, authors: Sequence[str]) -> np.ndarray:
+def author_mask(index: CorpusIndex, authors: Sequence[str]) -> Flags:
     """Papers with an author matching any followed name (:func:`matching.followed_author`)."""
     by_surname = index.cache.get("authors_by_surname")
     if by_surname is None:
@@ -119,7 +122,7 @@ def author_mask(index: CorpusIndex, authors: Sequence[str]) -> np.ndarray:
     return mask
 
 
-def category_mask(index: CorpusIndex, wanted: Sequence[str]) -> np.ndarray:
+def category_mask(index: CorpusIndex, wanted: Sequence[str]) -> Flags:
     """Papers with a category inside any wanted one (:func:`matching.matching_category`)."""
     cache = _cached(index, "category")
     mask = np.zeros(index.size, dtype=bool)
@@ -134,7 +137,7 @@ def category_mask(index: CorpusIndex, wanted: Sequence[str]) -> np.ndarray:
     return mask
 
 
-def excluded_category_mask(index: CorpusIndex, excluded: tuple[str, ...]) -> np.ndarray:
+def excluded_category_mask(index: CorpusIndex, excluded: tuple[str, ...]) -> Flags:
     """Papers all of whose (at least one) categories are excluded."""
     cache = _cached(index, "exclude_category")
     found = cache.get(excluded)
@@ -152,7 +155,7 @@ def excluded_category_mask(index: CorpusIndex, excluded: tuple[str, ...]) -> np.
 
 def seed_vector(
     index: CorpusIndex, identifier: str, seed_papers: Sequence[Paper], *, own: bool
-) -> np.ndarray:
+) -> Floats:
     """Per paper, similarity to the seed (0 below SEED_MIN_SIMILARITY); ``own=False`` zeroes
     the seed paper itself, which a positive seed must not recommend."""
     cache = _cached(index, "seed")

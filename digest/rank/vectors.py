@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from digest.rank.arrays import Floats, Vector
 from digest.rank.index import CorpusIndex
 
 FEEDBACK_DOCS = 20  # best first-pass papers that define the centre
@@ -55,7 +56,7 @@ def paper_matrix(index: CorpusIndex) -> tuple[sp.csr_matrix, dict[str, int]]:
     return matrix, columns
 
 
-def vector_of(index: CorpusIndex, counts: Mapping[str, int]) -> np.ndarray:
+def vector_of(index: CorpusIndex, counts: Mapping[str, int]) -> Vector:
     """A text's term counts as a unit vector in the index's columns (unknown terms dropped)."""
     matrix, columns = paper_matrix(index)
     vector = np.zeros(matrix.shape[1], dtype=np.float32)
@@ -64,10 +65,12 @@ def vector_of(index: CorpusIndex, counts: Mapping[str, int]) -> np.ndarray:
         if col is not None and count > 0:
             vector[col] = (1 + math.log(count)) * index.idf(len(index.postings.get(term, ())))
     norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
+    if norm > 0:
+        vector /= norm
+    return vector
 
 
-def cosines(index: CorpusIndex, vector: np.ndarray) -> np.ndarray:
+def cosines(index: CorpusIndex, vector: Vector) -> Floats:
     """Cosine similarity of every candidate paper to ``vector``."""
     matrix, _ = paper_matrix(index)
     return np.asarray(matrix @ vector, dtype=np.float64).ravel()
