@@ -10,7 +10,10 @@
 - peak_mb: peak RSS at N subscribers of the run plus its sending processes (the largest one
   counted once per process) (target < 500); peak_mb_quarter at N/4 shows whether it grows;
 - email_build_vs_stdlib: one whole email (render + MIME bytes) built by digest.render.mime against
-  the same render + stdlib EmailMessage (digest.render.mime_stdlib) (target >= 4).
+  the same render + stdlib EmailMessage (digest.render.mime_stdlib) (target >= 4);
+- part_template_vs_whole: a digest's text and HTML parts for one more subscriber, encoded by
+  mime.PartTemplate (only the lines holding a link token) against encoding both filled parts
+  whole (part_template_us, part_whole_us: microseconds per message).
 
 Usage: python bench/deliver.py [--subscribers 20000] [--pool 4]. smtp-sink comes from the Debian
 package postfix (only the binary; no mail daemon). PostgreSQL from DIGEST_TEST_POSTGRES (default
@@ -27,6 +30,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -35,6 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import aiosmtplib
@@ -49,12 +54,13 @@ from digest.config import Settings  # noqa: E402
 from digest.deliver import send_processes  # noqa: E402
 from digest.models import Digest, Pick, Topic  # noqa: E402
 from digest.render.compose import compose_digest  # noqa: E402
-from digest.render.mime import build_message  # noqa: E402
+from digest.render.mime import PartTemplate, _normalise_body, _part, build_message  # noqa: E402
 from digest.render.mime_stdlib import build_message_stdlib  # noqa: E402
 from digest.resources import samples_dir  # noqa: E402
 from digest.service import Service  # noqa: E402
 from digest.store import papers, subscribers  # noqa: E402
 from digest.store.db import Database  # noqa: E402
+from digest.tokens import LinkTokens  # noqa: E402
 
 POSTGRES_ADMIN = os.environ.get(
     "DIGEST_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -219,6 +225,50 @@ def build_ratio(service: Service, digest: Digest, rounds: int = 300) -> tuple[fl
     return min(timings[0], timings[2]), min(timings[1], timings[3]), message.data
 
 
+def part_encoding(service: Service, digest: Digest, rounds: int = 2000) -> tuple[float, float]:
+    """(µs per message encoding both parts with PartTemplate, µs encoding them whole).
+
+    The parts are split at placeholder tokens as DigestRenders splits them; each round fills
+    in the real tokens of one of 50 subscribers. Both sides get the same filled text.
+    """
+    purposes = tuple(LinkTokens.__dataclass_fields__)
+    placeholders = LinkTokens(*(f"benchslot{purpose}" for purpose in purposes))
+    paper_ids = tuple(pick.paper.id for pick in digest.picks)
+    rendered = service.renderer.render_digest(
+        digest, service.links.links_from(placeholders, DAY, paper_ids)
+    )
+    split = re.compile(f"benchslot({'|'.join(purposes)})")
+    pieces = {"plain": split.split(rendered.text), "html": split.split(rendered.html)}
+    templates = {subtype: PartTemplate(subtype, parts) for subtype, parts in pieces.items()}
+    readers = [
+        replace(digest.subscriber, id=1000 + n, email=f"reader{n}@bench.example") for n in range(50)
+    ]
+    cases = []
+    for reader in readers:
+        tokens = service.links.tokens_for(reader)
+        slots = {purpose: getattr(tokens, purpose) for purpose in purposes}
+        filled = {
+            subtype: "".join(slots[p] if i % 2 else p for i, p in enumerate(parts))
+            for subtype, parts in pieces.items()
+        }
+        assert all(
+            templates[k].encode(slots) == _part(k, _normalise_body(filled[k])) for k in filled
+        )
+        cases.append((slots, filled))
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    for use_template in (True, False) * 5:  # alternated, best of five: the machine is shared
+        start = time.perf_counter()
+        for round_ in range(rounds):
+            slots, filled = cases[round_ % len(cases)]
+            for subtype, template in templates.items():
+                if use_template:
+                    template.encode(slots)
+                else:
+                    _part(subtype, _normalise_body(filled[subtype]))
+        timings[use_template].append((time.perf_counter() - start) / rounds * 1e6)
+    return min(timings[True]), min(timings[False])
+
+
 def timed_run(
     database_url: str, folder: Path, port: int, pool: int, subscribers: int
 ) -> tuple[float, float]:
@@ -281,6 +331,10 @@ def main() -> None:
         result["email_build_ms"] = round(fast_ms, 3)
         result["email_build_stdlib_ms"] = round(stdlib_ms, 3)
         result["email_build_vs_stdlib"] = round(stdlib_ms / fast_ms, 2)
+        template_us, whole_us = part_encoding(service, sample_digest(service))
+        result["part_template_us"] = round(template_us, 1)
+        result["part_whole_us"] = round(whole_us, 1)
+        result["part_template_vs_whole"] = round(whole_us / template_us, 2)
         messages = [(f"reader{n}@bench.example", sample) for n in range(count)]
 
         def ceiling() -> float:

@@ -1,8 +1,9 @@
 """RenderedEmail → the exact bytes of one RFC 5322 message, written by hand for speed.
 
-The stdlib's ``EmailMessage`` spends about 7 ms per digest on header objects and policy checks;
-this builder writes the same message in a fraction of that (``bench/deliver.py`` measures both),
-and :mod:`digest.render.mime_stdlib` is kept as the reference that tests compare against.
+The stdlib's ``EmailMessage`` spends most of a digest's build on header objects and policy
+checks: ``bench/deliver.py`` renders and builds its sample digest in 0.35 ms with this module
+against 2.4 ms with :mod:`digest.render.mime_stdlib` (``email_build_vs_stdlib`` 6.9, 2,000
+subscribers), which is kept as the reference the tests compare against.
 
 The message is multipart/alternative (text/plain first, then text/html), UTF-8, with CRLF line
 endings: a body that is ASCII with lines within RFC 5322's 998 characters goes as 7bit, anything
@@ -117,8 +118,13 @@ class PartTemplate:
 
     ``pieces`` alternate text and slot names, as ``re.split`` with one group gives them. The
     runs of lines without a slot are encoded once; per message only the lines holding a slot
-    are, so :meth:`encode` costs a fraction of encoding the whole body, with the very same bytes
-    as ``_part`` gives for the filled body (the unit tests compare them).
+    are, with the very same bytes as ``_part`` gives for the filled body (the unit tests
+    compare them).
+
+    What it buys: ``bench/deliver.py`` times both parts of its 35 KB sample digest for one more
+    subscriber (``part_template_us`` against ``part_whole_us``): 52 µs against 98 µs (1.9×)
+    in a run at 2,000 subscribers: 46 µs saved a message, against the 1.6 ms a message took
+    in that run's delivery (642 messages/s on SQLite, ``sqlite_msgs_s``).
     """
 
     def __init__(self, subtype: str, pieces: Sequence[str]) -> None:
