@@ -14,7 +14,7 @@ from digest.render.compose import DigestRenders, compose_digest
 from digest.service import Service
 from digest.store.db import Database
 from tests.conftest import make_settings
-from tests.unit.test_render import make_digest
+from tests.unit.render_support import make_digest
 
 NOW = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
 

@@ -22,7 +22,7 @@ import pytest
 from digest.render.compose import Composer, MessageSettings, compose_digest, digest_message_id
 from digest.render.renderer import EmailRenderer
 from digest.tokens import LinkBuilder, Signer
-from tests.unit.test_render import make_digest
+from tests.unit.render_support import make_digest
 
 NOW = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
 KEY = "a fixed key for tests only"
@@ -110,7 +110,8 @@ def test_composing_a_digest_loads_no_database_code() -> None:
     script = textwrap.dedent(
         """
         import sys
-        from tests.unit.test_digest_message import NOW, make_composer, make_digest
+        from tests.unit.render_support import make_digest
+        from tests.unit.test_digest_message import NOW, make_composer
         from digest.render.compose import compose_digest
 
         compose_digest(make_composer(), make_digest(), message_id="<m@news.example>", now=NOW)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import re
 import time
 from dataclasses import replace
@@ -13,94 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from digest.models import Digest, Links, Paper, Pick, Profile, Subscriber, Topic
+from digest.models import Digest
 from digest.render.renderer import EmailRenderer
-from digest.render.text import (
-    EXCERPT_MAX,
-    digest_subject,
-    excerpt,
-    safe_url,
-    shorten_author,
-    shorten_authors,
-)
+from digest.render.text import safe_url, shorten_authors
+from tests.unit.render_support import DAY, PAPERS, TOPICS, make_digest, make_links
 
-FIXTURE = (
-    Path(__file__).parents[1] / "fixtures/hf-daily-papers/api-daily_papers-2026-06-13_sotawhat.json"
-)
-TOPICS = ("reward models", "LLM evaluation", "agents")
-DAY = dt.date(2026, 11, 24)
 HOSTILE_TITLE = "<script>alert(1)</script> Attention"
 HOSTILE_AUTHOR = '"><img src=x onerror=alert(1)>'
-
-
-def load_papers() -> list[Paper]:
-    entries = json.loads(FIXTURE.read_text("utf-8"))
-    papers = []
-    for number, entry in enumerate(entries, start=1):
-        raw = entry["paper"]
-        papers.append(
-            Paper(
-                id=number,
-                key=f"arxiv:{raw['id']}",
-                title=raw["title"],
-                abstract=raw["summary"],
-                authors=tuple(a["name"] for a in raw["authors"]),
-                categories=("cs.CL", "cs.LG"),
-                url=f"https://arxiv.org/abs/{raw['id']}",
-                pdf_url=f"https://arxiv.org/pdf/{raw['id']}",
-                code_url=f"https://github.com/example/{raw['id']}" if number % 3 == 0 else None,
-                arxiv_id=raw["id"],
-            )
-        )
-    return papers
-
-
-PAPERS = load_papers()
-
-
-def make_digest(papers: list[Paper] | None = None) -> Digest:
-    papers = PAPERS[:10] if papers is None else papers
-    topics = ["agents", "reward models", "agents", "LLM evaluation", "reward models"]
-    picks = tuple(
-        Pick(
-            paper=paper,
-            score=1.0 - i / 20,
-            relevance=0.6,
-            trending=0.2,
-            topic=topics[i % len(topics)] if i < 9 else None,
-            reasons=(f"matches “{topics[i % len(topics)]}”", f"{i + 2} sources"),
-        )
-        for i, paper in enumerate(papers)
-    )
-    subscriber = Subscriber(
-        id=7,
-        email="ada@example.org",
-        state="confirmed",
-        profile=Profile(topics=tuple(Topic(t) for t in TOPICS), exclude=("crypto",)),
-    )
-    return Digest(
-        subscriber=subscriber,
-        date=DAY,
-        picks=picks,
-        overflow=(("agents", 4), ("robotics", 2)),
-        themes=("agents", "reward models", "LLM evaluation", "DPO"),
-    )
-
-
-def make_links(digest: Digest) -> Links:
-    return Links(
-        manage="https://digest.example/manage/tok",
-        unsubscribe="https://digest.example/unsubscribe/tok",
-        unsubscribe_mailto="mailto:unsubscribe+tok@digest.example",
-        archive="https://digest.example/archive/2026-11-24",
-        feedback={
-            p.paper.id: (
-                f"https://digest.example/more/{p.paper.id}",
-                f"https://digest.example/less/{p.paper.id}",
-            )
-            for p in digest.picks
-        },
-    )
 
 
 @pytest.fixture(scope="module")
@@ -138,48 +55,11 @@ def test_papers_are_grouped_by_topic_in_order_of_best_pick(renderer: EmailRender
         assert agents < third < second  # papers 1 and 3 share the first topic
 
 
-def test_authors_are_shortened_to_initial_and_surname() -> None:
-    assert shorten_author("R. Michael Alvarez") == "R. Alvarez"
-    assert shorten_author("Jean-Pierre van der Berg") == "J.-P. van der Berg"
-    assert shorten_author("Curie, Marie") == "M. Curie"
-    assert shorten_author("Plato") == "Plato"
-    names = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov"]
-    assert shorten_authors(names) == "A. Lovelace, A. Turing, G. Hopper, +2"
-    assert shorten_authors(names[:2]) == "A. Lovelace, A. Turing"
-
-
 def test_digest_shows_shortened_authors(renderer: EmailRenderer) -> None:
     digest = make_digest()
     email = renderer.render_digest(digest, make_links(digest))
     expected = shorten_authors(PAPERS[0].authors)
     assert expected in email.text and expected in email.html
-
-
-@pytest.mark.parametrize("paper", PAPERS, ids=lambda p: p.arxiv_id or "")
-def test_excerpt_cuts_at_a_sentence_within_the_limit(paper: Paper) -> None:
-    text = " ".join(paper.abstract.split())
-    cut = excerpt(paper.abstract)
-    assert len(cut) <= EXCERPT_MAX
-    if cut.endswith("…"):
-        kept = cut[:-1]
-        assert text.startswith(kept) and text[len(kept)] == " "  # never mid-word
-    else:
-        assert text.startswith(cut)
-        assert cut == text or cut[-1] in ".!?\"')]"
-    assert cut.count(". ") <= 2 or len(cut) < EXCERPT_MAX
-
-
-def test_excerpt_keeps_abbreviations_inside_a_sentence() -> None:
-    abstract = "We follow Smith et al. in this. Results improve, e.g. by 5%. Third one. Fourth."
-    assert (
-        excerpt(abstract)
-        == "We follow Smith et al. in this. Results improve, e.g. by 5%. Third one."
-    )
-
-
-def test_excerpt_of_one_long_sentence_ends_between_words() -> None:
-    cut = excerpt("word " * 200)
-    assert cut.endswith("word…") and len(cut) <= EXCERPT_MAX
 
 
 def test_reasons_and_every_link_appear_in_both_parts(renderer: EmailRenderer) -> None:
@@ -302,20 +182,6 @@ def test_text_part_lines_are_wrapped(renderer: EmailRenderer) -> None:
         assert len(line) <= 998
         if "://" not in line:
             assert len(line) <= 78, line
-
-
-def test_subject_names_the_day_two_themes_and_how_many_more() -> None:
-    themes = ("reward models", "DPO", "agents", "RLHF", "evals")
-    assert digest_subject(DAY, themes) == "Your papers for Tue 24 Nov: reward models, DPO +3"
-    assert digest_subject(DAY, ("agents",)) == "Your papers for Tue 24 Nov: agents"
-    assert digest_subject(DAY, ()) == "Your papers for Tue 24 Nov"
-    assert digest_subject(dt.date(2026, 3, 1), ()) == "Your papers for Sun 1 Mar"
-
-
-def test_subject_stays_short_and_on_one_line() -> None:
-    subject = digest_subject(DAY, ("a very long\ntheme " * 20, "second"))
-    assert len(subject) <= 120 and "\n" not in subject
-    assert subject.startswith("Your papers for Tue 24 Nov: a very long theme")
 
 
 def test_account_emails_carry_their_links(renderer: EmailRenderer) -> None:

@@ -12,7 +12,7 @@ import pytest
 from digest.render.headers import make_message_id
 from digest.render.mime import build_message
 from digest.render.renderer import EmailRenderer
-from tests.unit.test_render import make_digest, make_links
+from tests.unit.render_support import make_digest, make_links
 
 pytestmark = pytest.mark.skipif(
     shutil.which("spamassassin") is None,
