@@ -1,0 +1,90 @@
+"""What digest.rank.select decides: the trending signal's share and decay, and which picks fill
+the digest's slots (a dominant topic is capped when others are nearly as good)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from digest.models import Pick, TrendSignal
+from digest.rank import build_index, choose_for_digest, rank
+from tests.unit.test_rank import (
+    EVOARENA,
+    NOW,
+    SG_OPD,
+    SONGBIRD,
+    VIA_SD,
+    WEB_CHALLENGER,
+    paper,
+    topics,
+)
+
+
+def test_trending_dial_moves_mentioned_paper_up() -> None:
+    index = build_index([paper(1, EVOARENA), paper(2, WEB_CHALLENGER)])
+    signals = {2: TrendSignal(sources=4, mentions=3, upvotes=118)}
+    quiet = [p.paper.id for p in rank(topics("LLM agents", trending=0.0), index, signals, now=NOW)]
+    loud = [p.paper.id for p in rank(topics("LLM agents", trending=0.6), index, signals, now=NOW)]
+    plain = [p.paper.id for p in rank(topics("LLM agents", trending=0.0), index, {}, now=NOW)]
+    assert quiet == plain == [1, 2]
+    assert loud == [2, 1]
+
+
+def test_no_signals_means_no_trending_and_relevance_order() -> None:
+    index = build_index([paper(1, EVOARENA), paper(2, WEB_CHALLENGER), paper(3, SG_OPD)])
+    picks = rank(topics("LLM agents"), index, {}, now=NOW)
+    assert all(p.trending == 0.0 for p in picks)
+    assert [p.paper.id for p in picks] == sorted(
+        (p.paper.id for p in picks),
+        key=lambda i: -next(q.relevance for q in picks if q.paper.id == i),
+    )
+
+
+def test_trending_alone_never_lets_irrelevant_paper_in() -> None:
+    index = build_index([paper(1, VIA_SD), paper(2, SONGBIRD)])
+    signals = {2: TrendSignal(sources=9, mentions=9, upvotes=900)}
+    ids = [
+        p.paper.id
+        for p in rank(topics("speculative decoding", trending=0.9), index, signals, now=NOW)
+    ]
+    assert ids == [1]
+
+
+def test_old_paper_trending_decays() -> None:
+    fresh = paper(1, VIA_SD, published=NOW - dt.timedelta(days=1))
+    stale = paper(2, VIA_SD, published=NOW - dt.timedelta(days=12))
+    signal = TrendSignal(sources=3, upvotes=50)
+    picks = rank(
+        topics("speculative decoding"), build_index([fresh, stale]), {1: signal, 2: signal}, now=NOW
+    )
+    trend = {p.paper.id: p.trending for p in picks}
+    assert trend[1] > 4 * trend[2] > 0
+
+
+def pick(paper_id: int, score: float, topic: str | None) -> Pick:
+    return Pick(
+        paper=paper(paper_id, VIA_SD), score=score, relevance=score, trending=0.0, topic=topic
+    )
+
+
+def test_choose_for_digest_caps_dominant_topic_when_others_are_nearly_as_good() -> None:
+    picks = [pick(i, 0.9 - i / 100, "agents") for i in range(1, 9)]
+    picks += [pick(20, 0.8, "distillation"), pick(21, 0.75, "distillation")]
+    shown, overflow = choose_for_digest(picks, 5)
+    assert {p.paper.id for p in shown} == {1, 2, 3, 20, 21}
+    assert [p.score for p in shown] == sorted((p.score for p in shown), reverse=True)
+    assert overflow == [("agents", 5)]
+
+
+def test_choose_for_digest_keeps_strong_topic_over_weak_one_but_leaves_one_slot() -> None:
+    picks = [pick(i, 0.9 - i / 100, "agents") for i in range(1, 9)]
+    picks += [pick(20, 0.5, "distillation"), pick(21, 0.4, "distillation")]
+    shown, overflow = choose_for_digest(picks, 5)
+    assert [p.paper.id for p in shown] == [1, 2, 3, 4, 20]
+    assert overflow == [("agents", 4), ("distillation", 1)]
+
+
+def test_choose_for_digest_without_other_topics_has_no_cap() -> None:
+    picks = [pick(i, 1 - i / 100, "agents") for i in range(1, 13)]
+    shown, overflow = choose_for_digest(picks, 10)
+    assert [p.paper.id for p in shown] == list(range(1, 11))
+    assert overflow == [("agents", 2)]
