@@ -9,6 +9,7 @@ import typer
 
 from digest.cli.common import DateOpt, JsonOpt, open_service
 from digest.cli.output import (
+    delivery_json,
     echo_json,
     print_delivery_report,
 )
@@ -32,7 +33,7 @@ def deliveries_list(
     service = open_service()
     with service.db.session() as session:
         rows = [
-            deliveries.delivery_json(row, email)
+            delivery_json(row, email)
             for row, email in deliveries.list_deliveries(
                 session, state=state, date=date.date() if date else None
             )

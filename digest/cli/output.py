@@ -13,6 +13,7 @@ from digest.models import Paper, Pick
 if TYPE_CHECKING:
     from digest.deliver.outcomes import DeliveryReport
     from digest.ingest.report import IngestReport
+    from digest.store.schema import Delivery
 
 
 def echo_json(data: Any) -> None:
@@ -53,6 +54,23 @@ def pick_json(pick: Pick) -> dict[str, Any]:
         "reasons": list(pick.reasons),
         "authors": list(paper.authors),
         "categories": list(paper.categories),
+    }
+
+
+def delivery_json(row: Delivery, email: str) -> dict[str, Any]:
+    """One outbox row as `deliveries list --json` prints it."""
+    return {
+        "id": row.id,
+        "email": email,
+        "date": row.digest_date.isoformat(),
+        "kind": row.kind,
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_code": row.last_code,
+        "last_message": row.last_message,
+        "message_id": row.message_id,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
     }
 
 

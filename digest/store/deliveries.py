@@ -392,19 +392,3 @@ def has_open_delivery(session: Session, subscriber_id: int) -> bool:
             )
         )
     )
-
-
-def delivery_json(row: Delivery, email: str) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "email": email,
-        "date": row.digest_date.isoformat(),
-        "kind": row.kind,
-        "state": row.state,
-        "attempts": row.attempts,
-        "last_code": row.last_code,
-        "last_message": row.last_message,
-        "message_id": row.message_id,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
-        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
-    }
