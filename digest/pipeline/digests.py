@@ -21,7 +21,7 @@ from digest.models import (
 )
 from digest.render.compose import compose_digest, digest_message_id
 from digest.service import Service
-from digest.store import deliveries, papers, subscribers
+from digest.store import editions, papers, subscribers
 from digest.store.seeds import seed_papers
 
 
@@ -50,7 +50,7 @@ def digest_for(
 ) -> tuple[Digest, list[Pick]]:
     """The digest one subscriber gets for the context's date, and every pick before the cap."""
     with service.db.session() as session:
-        already_sent = deliveries.sent_paper_ids(session, subscriber.id)
+        already_sent = editions.sent_paper_ids(session, [subscriber.id])[subscriber.id]
         seeds = seed_papers(session, subscriber.profile.seeds)
     return _ranked_digest(context, subscriber, already_sent, seeds, now)
 

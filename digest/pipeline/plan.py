@@ -18,6 +18,7 @@ from digest.pipeline.digests import RankingContext, assemble_digest, ranking_con
 from digest.render.compose import digest_message_id
 from digest.service import Service
 from digest.store import deliveries, planning, subscribers
+from digest.store.editions import EditionKey, sent_paper_ids
 from digest.store.seeds import seed_papers
 
 
@@ -60,7 +61,7 @@ def plan_digests(
         have = deliveries.dates_with_delivery(session, date)
         suppressed = subscribers.suppressed_hashes(session)
     context = ranking_context(service, date, window_days)
-    editions: dict[planning.EditionKey, int] = {}  # picks recorded so far, shared across chunks
+    editions: dict[EditionKey, int] = {}  # picks recorded so far, shared across chunks
     count = len(targets if targets is not None else ids)
     bounds = [0, *range(FIRST_CHUNK, count, PLAN_CHUNK), count] if count else []
     for start, end in itertools.pairwise(bounds):
@@ -85,7 +86,7 @@ def _plan_chunk(
     context: RankingContext,
     chunk: Sequence[Subscriber],
     report: PlanReport,
-    editions: dict[planning.EditionKey, int],
+    editions: dict[EditionKey, int],
     *,
     now: dt.datetime,
     dry_run: bool,
@@ -110,7 +111,7 @@ def _rank_chunk(
 ) -> dict[int, Digest]:
     """Each subscriber's digest, ranking once per distinct (profile, papers already sent)."""
     with service.db.session() as session:
-        already_sent = planning.sent_paper_ids_many(session, [s.id for s in chunk])
+        already_sent = sent_paper_ids(session, [s.id for s in chunk])
         seeds = {s.id: seed_papers(session, s.profile.seeds) for s in chunk if s.profile.seeds}
     # Subscribers with the same profile and the same papers already sent get the same digest
     # (many pick the same popular topics, and then keep receiving the same papers): rank once.
@@ -139,8 +140,8 @@ def _rank_chunk(
     return digests
 
 
-def _planned(service: Service, digest: Digest, kind: str) -> deliveries.PlannedDelivery:
-    return deliveries.PlannedDelivery(
+def _planned(service: Service, digest: Digest, kind: str) -> planning.PlannedDelivery:
+    return planning.PlannedDelivery(
         subscriber_id=digest.subscriber.id,
         date=digest.date,
         kind=kind,
@@ -155,9 +156,9 @@ def _planned(service: Service, digest: Digest, kind: str) -> deliveries.PlannedD
 
 def _record(
     service: Service,
-    plans: Sequence[deliveries.PlannedDelivery],
+    plans: Sequence[planning.PlannedDelivery],
     report: PlanReport,
-    editions: dict[planning.EditionKey, int],
+    editions: dict[EditionKey, int],
     *,
     now: dt.datetime,
 ) -> None:

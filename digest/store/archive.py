@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from digest.models import Paper
-from digest.store.deliveries import items_for
+from digest.store.editions import items_for
 from digest.store.papers import papers_by_ids, to_papers
 from digest.store.schema import Delivery, PaperRow
 

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import os
 import socket
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, exists, func, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from digest.models import Pick
-from digest.store.db import one_of
-from digest.store.schema import Delivery, EditionItem, SubscriberRow
+from digest.store.schema import Delivery, SubscriberRow
 
 OPEN_STATES = ("pending", "deferred")
 # A paper counts as sent to a subscriber unless its delivery failed for good.
@@ -32,29 +29,9 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@dataclass(frozen=True)
-class PlannedDelivery:
-    subscriber_id: int
-    date: dt.date
-    kind: str
-    picks: Sequence[Pick]
-    overflow: Sequence[tuple[str, int]]
-    themes: Sequence[str]
-    message_id: str
-
-
 def dates_with_delivery(session: Session, date: dt.date) -> set[int]:
     """Subscriber ids that already have a delivery row for this digest date."""
     query = select(Delivery.subscriber_id).where(Delivery.digest_date == date)
-    return set(session.scalars(query))
-
-
-def sent_paper_ids(session: Session, subscriber_id: int) -> set[int]:
-    query = (
-        select(EditionItem.paper_id)
-        .join(Delivery, Delivery.edition_id == EditionItem.edition_id)
-        .where(Delivery.subscriber_id == subscriber_id, Delivery.state.in_(HOLDS_PAPERS))
-    )
     return set(session.scalars(query))
 
 
@@ -158,71 +135,6 @@ def claim_due(
 
 def _by_id(row: ClaimedDelivery) -> int:
     return row.id
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPick:
-    """A paper recorded for a delivery, with the score and reasons it had when planned."""
-
-    paper_id: int
-    position: int
-    score: float
-    relevance: float
-    trending: float
-    topic: str | None
-    reasons: tuple[str, ...]
-
-
-def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[StoredPick]]:
-    """Each delivery's picks in order (none for a "nothing matched" note)."""
-    query = select(Delivery.id, Delivery.edition_id).where(
-        one_of(session, Delivery.id, delivery_ids)
-    )
-    editions = {delivery_id: edition_id for delivery_id, edition_id in session.execute(query)}
-    picks = edition_picks(session, {e for e in editions.values() if e is not None})
-    return {d: list(picks.get(editions.get(d) or 0, ())) for d in delivery_ids}
-
-
-def edition_picks(session: Session, edition_ids: Collection[int]) -> dict[int, list[StoredPick]]:
-    """Each edition's picks in order; plain values, not ORM objects (a run reads thousands).
-
-    Editions never change once recorded, so a caller may keep these for as long as it likes.
-    """
-    grouped: dict[int, list[StoredPick]] = {i: [] for i in edition_ids}
-    query = (
-        select(
-            EditionItem.edition_id,
-            EditionItem.paper_id,
-            EditionItem.position,
-            EditionItem.score,
-            EditionItem.relevance,
-            EditionItem.trending,
-            EditionItem.topic,
-            cast(EditionItem.reasons, Text),  # decoded below, once per distinct value
-        )
-        .where(one_of(session, EditionItem.edition_id, grouped))
-        .order_by(EditionItem.edition_id, EditionItem.position)
-    )
-    for (
-        edition_id,
-        paper_id,
-        position,
-        score,
-        relevance,
-        trending,
-        topic,
-        reasons,
-    ) in session.execute(query):
-        grouped[edition_id].append(
-            StoredPick(paper_id, position, score, relevance, trending, topic, _reasons(reasons))
-        )
-    return grouped
-
-
-@functools.lru_cache(maxsize=4096)
-def _reasons(stored: str | None) -> tuple[str, ...]:
-    """A pick's reasons from their stored JSON: thousands of picks share a few hundred."""
-    return tuple(json.loads(stored)) if stored else ()
 
 
 @functools.cache

@@ -9,53 +9,36 @@ few statements per chunk instead of a few per subscriber. Picks are written once
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from digest.models import Pick
-from digest.store.db import one_of
-from digest.store.deliveries import HOLDS_PAPERS, PlannedDelivery
-from digest.store.schema import Delivery, Edition, EditionItem, SubscriberRow
+from digest.store.editions import EditionKey, edition_key, record_editions
+from digest.store.schema import Delivery, SubscriberRow
 
-_ITEMS: Table = EditionItem.__table__  # type: ignore[assignment]
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """One subscriber's digest (or "nothing matched" note) as planning decided it."""
+
+    subscriber_id: int
+    date: dt.date
+    kind: str
+    picks: Sequence[Pick]
+    overflow: Sequence[tuple[str, int]]
+    themes: Sequence[str]
+    message_id: str
 
 
 def confirmed_subscriber_ids(session: Session) -> list[int]:
     query = select(SubscriberRow.id).where(SubscriberRow.state == "confirmed")
     return list(session.scalars(query.order_by(SubscriberRow.id)))
-
-
-def sent_paper_ids_many(session: Session, subscriber_ids: Sequence[int]) -> dict[int, set[int]]:
-    """Per subscriber, the papers already held by one of their deliveries (see sent_paper_ids)."""
-    sent: dict[int, set[int]] = {sid: set() for sid in subscriber_ids}
-    query = (
-        select(Delivery.subscriber_id, EditionItem.paper_id)
-        .join(Delivery, Delivery.edition_id == EditionItem.edition_id)
-        .where(
-            one_of(session, Delivery.subscriber_id, subscriber_ids),
-            Delivery.state.in_(HOLDS_PAPERS),
-        )
-    )
-    for subscriber_id, paper_id in session.execute(query):
-        sent[subscriber_id].add(paper_id)
-    return sent
-
-
-EditionKey = tuple[tuple[Any, ...], ...]
-
-
-def edition_key(picks: Sequence[Pick]) -> EditionKey:
-    """What makes two digests' picks the same edition."""
-    return tuple(
-        (p.paper.id, p.paper.version, p.topic, p.reasons, p.score, p.relevance, p.trending)
-        for p in picks
-    )
 
 
 def record_planned_many(
@@ -80,7 +63,8 @@ def record_planned_many(
     keys = [edition_key(plan.picks) if plan.picks else None for plan in plans]
     new = {key: plan for key, plan in zip(keys, plans, strict=True) if key and key not in editions}
     if new:
-        _record_editions(session, list(new.items()), editions, now, dialect)
+        fresh = [(key, plan.date, plan.picks) for key, plan in new.items()]
+        record_editions(session, fresh, editions, now=now)
     rows = [
         dict(
             subscriber_id=plan.subscriber_id,
@@ -156,71 +140,3 @@ def _insert_deliveries_postgresql(session: Session, rows: Sequence[dict[str, Any
     for parameters in batches.values():
         inserted |= set(session.scalars(_INSERT_DELIVERIES, parameters))
     return inserted
-
-
-def _record_editions(
-    session: Session,
-    new: Sequence[tuple[EditionKey, PlannedDelivery]],
-    editions: dict[EditionKey, int],
-    now: dt.datetime,
-    dialect: str,
-) -> None:
-    statement = insert(Edition).returning(Edition.id, sort_by_parameter_order=True)
-    rows = [dict(digest_date=plan.date, created_at=now) for _, plan in new]
-    ids = list(session.scalars(statement, rows))
-    items = [  # in _ITEM_COLUMNS order
-        (
-            edition_id,
-            position,
-            pick.paper.id,
-            pick.score,
-            pick.relevance,
-            pick.trending,
-            pick.topic,
-            _reasons_json(pick.reasons),  # as the ORM's JSON type writes it
-            pick.paper.version,
-        )
-        for edition_id, (_, plan) in zip(ids, new, strict=True)
-        for position, pick in enumerate(plan.picks)
-    ]
-    _write_items(session, items, dialect)
-    editions.update((key, edition_id) for edition_id, (key, _) in zip(ids, new, strict=True))
-
-
-@functools.lru_cache(maxsize=4096)
-def _reasons_json(reasons: tuple[str, ...]) -> str:
-    return json.dumps(list(reasons))
-
-
-_ITEM_COLUMNS = (
-    "edition_id",
-    "position",
-    "paper_id",
-    "score",
-    "relevance",
-    "trending",
-    "topic",
-    "reasons",
-    "version",
-)
-
-
-def _write_items(session: Session, items: Sequence[tuple[Any, ...]], dialect: str) -> None:
-    """The picks straight to the driver, in the session's transaction.
-
-    Through SQLAlchemy's executemany the per-row parameter handling of a large run's picks
-    cost more than ranking them. PostgreSQL gets COPY, SQLite the
-    driver's own executemany.
-    """
-    driver: Any = session.connection().connection.driver_connection
-    columns = ", ".join(_ITEM_COLUMNS)
-    if dialect == "postgresql":
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY {_ITEMS.name} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in items:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" for _ in _ITEM_COLUMNS)
-        driver.executemany(f"INSERT INTO {_ITEMS.name} ({columns}) VALUES ({marks})", items)

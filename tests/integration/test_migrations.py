@@ -6,14 +6,14 @@ from sqlalchemy import text
 
 from digest import pipeline
 from digest.service import Service
-from digest.store import deliveries
+from digest.store import deliveries, editions
 from tests.integration.test_pipeline import DAY, NOW, add_subscriber, ingest_samples
 
 
-def picks_by_delivery(service: Service) -> dict[int, list[deliveries.StoredPick]]:
+def picks_by_delivery(service: Service) -> dict[int, list[editions.StoredPick]]:
     with service.db.session() as session:
         ids = [row.id for row, _ in deliveries.list_deliveries(session)]
-        return deliveries.items_for(session, ids)
+        return editions.items_for(session, ids)
 
 
 def test_editions_survive_a_downgrade_and_upgrade(service: Service) -> None:

@@ -14,7 +14,7 @@ from digest.errors import InvalidEmail, SchemaOutOfDate
 from digest.models import Topic
 from digest.resources import samples_dir
 from digest.service import Service
-from digest.store import deliveries, papers, subscribers
+from digest.store import deliveries, editions, papers, subscribers
 from digest.store.db import Database
 from tests.conftest import FIXTURES, make_settings
 
@@ -118,7 +118,7 @@ def test_next_day_never_repeats_a_paper(service: Service) -> None:
     with service.db.session() as session:
         rows = deliveries.list_deliveries(session)
         sid = subscribers.get_row(session, "ada@example.org").id
-        items = deliveries.items_for(session, [row.id for row, _ in rows])
+        items = editions.items_for(session, [row.id for row, _ in rows])
     first_ids = {i.paper_id for i in items[rows[0][0].id]}
     if next_day.plan.planned:
         assert not first_ids & {i.paper_id for i in items[rows[1][0].id]}
@@ -218,7 +218,7 @@ def test_same_profile_same_digest_unless_the_history_differs(service: Service) -
         rows = {
             (email, row.digest_date): row.id for row, email in deliveries.list_deliveries(session)
         }
-        items = deliveries.items_for(session, list(rows.values()))
+        items = editions.items_for(session, list(rows.values()))
     picked = {key: [i.paper_id for i in items[delivery_id]] for key, delivery_id in rows.items()}
     assert picked["ada@example.org", DAY] == picked["bob@example.org", DAY]
     assert picked["ada@example.org", next_day] == picked["bob@example.org", next_day]
