@@ -27,8 +27,9 @@ from digest.deliver.transport import OutboxDir, SendResult, SmtpPool, Transport
 from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.render.compose import DigestRenders, compose_digest
 from digest.service import Service
-from digest.store import deliveries, papers, subscribers
-from digest.store.deliveries import ClaimedDelivery, StoredPick
+from digest.store import deliveries, editions, papers, subscribers
+from digest.store.deliveries import ClaimedDelivery
+from digest.store.editions import StoredPick
 from digest.store.schema import Delivery
 from digest.store.send_journal import SendJournal
 
@@ -184,7 +185,7 @@ class _RunReads:
             if len(known) > self._limit:
                 known.clear()
         wanted = {row.edition_id for row in claimed if row.edition_id is not None}
-        self.editions.update(deliveries.edition_picks(session, wanted - self.editions.keys()))
+        self.editions.update(editions.edition_picks(session, wanted - self.editions.keys()))
         paper_ids = {pick.paper_id for e in wanted for pick in self.editions[e]}
         self.papers.update(papers.papers_by_ids(session, paper_ids - self.papers.keys()))
 
@@ -284,7 +285,7 @@ def stored_digest(service: Service, email: str, date: dt.date) -> StoredDigest |
         row = deliveries.find_delivery(session, subscriber.id, date)
         if row is None:
             return None
-        items = deliveries.items_for(session, [row.id])[row.id]
+        items = editions.items_for(session, [row.id])[row.id]
         paper_map = papers.papers_by_ids(session, {item.paper_id for item in items})
         digest = _digest_of(row, subscriber, items, paper_map)
     return StoredDigest(digest, row.kind == "nothing", row.message_id)
