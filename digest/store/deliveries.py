@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.store.schema import Delivery, SubscriberRow
@@ -292,15 +292,3 @@ def resolve_ambiguous(
         row.last_message = f"resolved for retry by an operator; was: {row.last_message or ''}"
     session.flush()
     return row
-
-
-def has_open_delivery(session: Session, subscriber_id: int) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Delivery.subscriber_id == subscriber_id, Delivery.state.in_(OPEN_STATES)
-                )
-            )
-        )
-    )
