@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from digest.models import Paper
@@ -62,15 +62,20 @@ def search_papers(session: Session, query: str, *, limit: int = 50) -> list[Pape
     return to_papers(session, rows)
 
 
+def _delivered_to(subscriber_id: int) -> tuple[ColumnElement[bool], ...]:
+    """The subscriber's digests that reached them (or may have): what the archive shows."""
+    return (
+        Delivery.subscriber_id == subscriber_id,
+        Delivery.state.in_(DELIVERED_STATES),
+        Delivery.kind == "digest",
+    )
+
+
 def digest_dates(session: Session, subscriber_id: int, *, limit: int = 60) -> list[dt.date]:
     """The dates of the subscriber's digests that reached them (or may have), newest first."""
     query = (
         select(Delivery.digest_date)
-        .where(
-            Delivery.subscriber_id == subscriber_id,
-            Delivery.state.in_(DELIVERED_STATES),
-            Delivery.kind == "digest",
-        )
+        .where(*_delivered_to(subscriber_id))
         .order_by(Delivery.digest_date.desc())
         .limit(limit)
     )
@@ -116,12 +121,7 @@ def _archived(session: Session, rows: list[Delivery]) -> list[ArchivedDigest]:
 def delivered_digest(session: Session, subscriber_id: int, date: dt.date) -> ArchivedDigest | None:
     """The digest that went out for ``date``, papers in email order; None when none did."""
     rows = session.scalars(
-        select(Delivery).where(
-            Delivery.subscriber_id == subscriber_id,
-            Delivery.digest_date == date,
-            Delivery.state.in_(DELIVERED_STATES),
-            Delivery.kind == "digest",
-        )
+        select(Delivery).where(*_delivered_to(subscriber_id), Delivery.digest_date == date)
     )
     found = _archived(session, list(rows))
     return found[0] if found else None
@@ -133,11 +133,7 @@ def recent_digests(
     """The newest delivered digests, newest first: what the subscriber's Atom feed carries."""
     rows = session.scalars(
         select(Delivery)
-        .where(
-            Delivery.subscriber_id == subscriber_id,
-            Delivery.state.in_(DELIVERED_STATES),
-            Delivery.kind == "digest",
-        )
+        .where(*_delivered_to(subscriber_id))
         .order_by(Delivery.digest_date.desc())
         .limit(limit)
     )
