@@ -66,20 +66,7 @@ def record_planned_many(
         fresh = [(key, plan.date, plan.picks) for key, plan in new.items()]
         record_editions(session, fresh, editions, now=now)
     rows = [
-        dict(
-            subscriber_id=plan.subscriber_id,
-            digest_date=plan.date,
-            kind=plan.kind,
-            state="pending",
-            attempts=0,
-            message_id=plan.message_id,
-            overflow=[list(o) for o in plan.overflow],
-            themes=list(plan.themes),
-            edition_id=editions[key] if key else None,
-            created_at=now,
-            updated_at=now,
-            next_attempt_at=now,
-        )
+        _delivery_row(plan, editions[key] if key else None, now)
         for key, plan in zip(keys, plans, strict=True)
     ]
     if dialect == "postgresql":
@@ -90,6 +77,26 @@ def record_planned_many(
         .returning(Delivery.subscriber_id)
     )
     return set(session.scalars(statement, rows))
+
+
+def _delivery_row(
+    plan: PlannedDelivery, edition_id: int | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The INSERT values of one planned delivery: pending, due at once."""
+    return dict(
+        subscriber_id=plan.subscriber_id,
+        digest_date=plan.date,
+        kind=plan.kind,
+        state="pending",
+        attempts=0,
+        message_id=plan.message_id,
+        overflow=[list(o) for o in plan.overflow],
+        themes=list(plan.themes),
+        edition_id=edition_id,
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+    )
 
 
 _DELIVERY_ARRAYS = {  # column: the array type its values travel as
