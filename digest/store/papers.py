@@ -1,7 +1,7 @@
 """Papers and sightings: the reads the ranker needs, and the merge (in :mod:`paper_merge`).
 
 The digest window reads ``announced_at``: when a paper became news. A later version, a
-cross-list or another source's sighting never moves it (see :mod:`digest.store.paper_merge`).
+cross-list or another source's sighting never moves it (see :mod:`digest.ingest.decide`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
+from digest.ingest.decide import MergeCounts
 from digest.models import Paper, TrendSignal
 from digest.store.db import one_of
-from digest.store.paper_merge import CHUNK, MergeCounts, merge_feed_items
+from digest.store.paper_merge import CHUNK, merge_feed_items
 from digest.store.schema import PaperRow, Sighting
 
 __all__ = [
