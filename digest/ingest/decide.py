@@ -103,6 +103,8 @@ class Known:
 
 @dataclass
 class MergeCounts:
+    """What a batch did, for the ingest report: papers new, changed, or only seen again."""
+
     new: int = 0
     updated: int = 0
     duplicates: int = 0

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Update, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.store.schema import Delivery, SubscriberRow
@@ -26,6 +26,7 @@ HOLDS_PAPERS = ("pending", "sending", "sent", "deferred", "ambiguous")
 
 
 def worker_id() -> str:
+    """host:pid, so recovery can tell a claim of a live process on this host from a dead one."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -138,7 +139,7 @@ def _by_id(row: ClaimedDelivery) -> int:
 
 
 @functools.cache
-def data_started_statement() -> Any:
+def data_started_statement() -> Update:
     """Built once: the send loop runs it for every message, so construction cost matters."""
     return (
         update(Delivery)
@@ -173,7 +174,8 @@ class FinalOutcome:
 
 
 @functools.cache
-def final_outcome_statement() -> Any:
+def final_outcome_statement() -> Update:
+    """Built once, like :func:`data_started_statement`: the send journal runs it in bulk."""
     return (
         update(Delivery)
         .where(Delivery.id == bindparam("delivery_id"))
@@ -208,6 +210,8 @@ def record_outcome(
     next_attempt_at: dt.datetime | None = None,
     count_attempt: bool = False,
 ) -> None:
+    """One row's outcome; ``sent_at`` is written only for ``sent``, and attempts counted only
+    when asked (an attempt that reached DATA was counted when DATA began)."""
     values: dict[str, Any] = dict(
         state=state,
         last_code=code,
@@ -226,6 +230,7 @@ def record_outcome(
 def list_deliveries(
     session: Session, *, state: str | None = None, date: dt.date | None = None
 ) -> list[tuple[Delivery, str]]:
+    """Rows with their subscriber's address, oldest digest first, for operators and tests."""
     query = (
         select(Delivery, SubscriberRow.email)
         .join(SubscriberRow, SubscriberRow.id == Delivery.subscriber_id)
@@ -260,6 +265,7 @@ def soft_failed_days(session: Session, subscriber_id: int, *, since: dt.date) ->
 
 
 def find_delivery(session: Session, subscriber_id: int, date: dt.date) -> Delivery | None:
+    """The row of one digest (there is at most one per subscriber and date)."""
     query = select(Delivery).where(
         Delivery.subscriber_id == subscriber_id, Delivery.digest_date == date
     )

@@ -70,6 +70,7 @@ def to_papers(session: Session, rows: Iterable[PaperRow]) -> list[Paper]:
 
 
 def day_start(day: dt.date) -> dt.datetime:
+    """Midnight UTC: the days of the digest window are UTC days."""
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
