@@ -23,9 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest import pipeline
 from digest.errors import DigestError
-from digest.ops import run_tracking
-from digest.ops.metrics import process_metrics
-from digest.pipeline.ingest_job import ingest_sources
+from digest.pipeline.ingest_run import run_ingest
 from digest.service import Service, utcnow
 from digest.store.db import SchedulerLock
 
@@ -55,19 +53,7 @@ def scheduler_clock(pretend_now: dt.datetime | None = None) -> Clock:
 
 
 def ingest_job(service: Service, clock: Clock = utcnow) -> None:
-    now = clock()
-    with run_tracking.track_run(service.db, "ingest", now=now) as run:
-        reports = ingest_sources(service, None, now=now)
-        process_metrics().count_ingest(reports)
-        for report in reports:
-            if report.error:
-                log.warning("source failed: %s", report.error, extra={"source": report.source})
-        run.summary.update(
-            sources=len(reports),
-            failed=sum(1 for r in reports if r.error),
-            new=sum(r.new for r in reports),
-            updated=sum(r.updated for r in reports),
-        )
+    run_ingest(service, now=clock())
 
 
 def due_job(

@@ -37,16 +37,19 @@ def ingest(
     """Ingest local feed files and/or configured sources (all enabled sources by default)."""
     from digest.cli.progress import ingest_progress
     from digest.ingest.fetch import HostPacer
-    from digest.pipeline.ingest_job import ingest_files, ingest_sources
+    from digest.pipeline.ingest_run import run_ingest
 
     service = open_service()
-    now = utcnow()
     with ingest_progress() as on_report:
-        reports = ingest_files(service, file or [], now=now, on_report=on_report)
-        if source or not file:
-            reports += ingest_sources(
-                service, source, now=now, pacer=HostPacer(host_delay), on_report=on_report
-            )
+        reports = run_ingest(
+            service,
+            now=utcnow(),
+            files=file or [],
+            sources=source,
+            fetch_sources=bool(source or not file),
+            pacer=HostPacer(host_delay),
+            on_report=on_report,
+        )
     print_ingest_reports(reports)
     for report in reports:
         if report.failing:

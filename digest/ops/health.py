@@ -69,7 +69,10 @@ def health_report(db: Database, *, now: dt.datetime) -> Health:
             ),
             default=None,
         )
-        due = runs.last_success(session, "due")
+        due = max(  # a due tick, or a whole `digest run` from cron
+            (m for m in (runs.last_success(session, k) for k in ("due", "daily")) if m),
+            default=None,
+        )
         sent = runs.last_sent_at(session)
     return replace(
         health,

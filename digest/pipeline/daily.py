@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from digest.deliver import send_processes
 from digest.deliver.send_loop import DeliveryReport, deliver_due
-from digest.pipeline.ingest_job import IngestReport, ingest_sources
+from digest.ops import run_tracking
+from digest.ops.metrics import process_metrics
+from digest.pipeline.ingest_job import IngestReport
+from digest.pipeline.ingest_run import run_ingest
 from digest.pipeline.plan import PlanReport, plan_digests
 from digest.service import Service
 from digest.store import planning, subscribers
@@ -32,8 +35,41 @@ def run_daily(
     to: str | None = None,
     ingest: bool = True,
 ) -> RunReport:
-    """The daily job once: ingest configured sources, rank, record, render and deliver."""
-    ingest_reports = ingest_sources(service, None, now=now) if ingest and not dry_run else []
+    """The daily job once: ingest configured sources, rank, record, render and deliver.
+
+    A real run is recorded in the runs table (kind ``daily``), as the due tick is, so a
+    deployment that runs `digest run` from cron shows in `digest status` and /healthz/detail.
+    """
+    if dry_run:
+        return _run_daily(service, date, now=now, dry_run=True, to=to, ingest=False)
+    with run_tracking.track_run(service.db, "daily", now=now) as run:
+        report = _run_daily(service, date, now=now, dry_run=False, to=to, ingest=ingest)
+        process_metrics().count_delivery(report.delivery)
+        run.summary.update(run_summary([report.plan], report.delivery))
+    return report
+
+
+def run_summary(plans: Sequence[PlanReport], delivery: DeliveryReport | None) -> dict[str, int]:
+    """What a planning-and-sending run did, as its runs row keeps it."""
+    return {
+        "recorded": sum(plan.planned for plan in plans),
+        "nothing_matched": sum(plan.skipped_no_match for plan in plans),
+        "sent": delivery.sent if delivery else 0,
+        "deferred": delivery.deferred if delivery else 0,
+        "failed": delivery.failed if delivery else 0,
+    }
+
+
+def _run_daily(
+    service: Service,
+    date: dt.date,
+    *,
+    now: dt.datetime,
+    dry_run: bool,
+    to: str | None,
+    ingest: bool,
+) -> RunReport:
+    ingest_reports = run_ingest(service, now=now) if ingest else []
     if dry_run:
         plan = plan_digests(service, date, now=now, only=to, dry_run=True)
         return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=None)

@@ -9,7 +9,8 @@ from digest.models import (
     Topic,
 )
 from digest.pipeline.daily import RunReport, run_daily
-from digest.pipeline.ingest_job import IngestReport, ingest_files
+from digest.pipeline.ingest_job import IngestReport
+from digest.pipeline.ingest_run import run_ingest
 from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import papers, subscribers
@@ -34,7 +35,9 @@ def run_demo(service: Service, *, now: dt.datetime) -> DemoResult:
     The digest date is the day of the newest sample paper, so a rerun on any day is the same
     day's digest again and sends nothing.
     """
-    reports = ingest_files(service, sorted(samples_dir().iterdir()), now=now)
+    reports = run_ingest(
+        service, now=now, files=sorted(samples_dir().iterdir()), fetch_sources=False
+    )
     added = []
     with service.db.session() as session:
         if not subscribers.all_rows(session):

@@ -12,7 +12,7 @@ from digest.models import (
 )
 from digest.ops import due_times, run_tracking
 from digest.ops.metrics import process_metrics
-from digest.pipeline.daily import sending
+from digest.pipeline.daily import run_summary, sending
 from digest.pipeline.plan import PlanReport, plan_digests
 from digest.service import Service
 from digest.store import deliveries, subscribers
@@ -37,13 +37,7 @@ def run_due(service: Service, *, now: dt.datetime, dry_run: bool = False) -> Due
     with run_tracking.track_run(service.db, "due", now=now) as run:
         report = _run_due(service, now=now, dry_run=False)
         process_metrics().count_delivery(report.delivery)
-        run.summary.update(
-            recorded=sum(plan.planned for plan in report.plans),
-            nothing_matched=sum(plan.skipped_no_match for plan in report.plans),
-            sent=report.delivery.sent if report.delivery else 0,
-            deferred=report.delivery.deferred if report.delivery else 0,
-            failed=report.delivery.failed if report.delivery else 0,
-        )
+        run.summary.update(run_summary(report.plans, report.delivery))
     return report
 
 

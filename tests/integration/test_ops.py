@@ -14,6 +14,7 @@ from digest.ops.health import health_report
 from digest.ops.logging_setup import configure_logging, run_context
 from digest.ops.metrics import Metrics, render_metrics
 from digest.ops.status import status_lines, status_report
+from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import runs, subscribers
 from digest.store.schema import Delivery
@@ -107,3 +108,29 @@ def test_logs_are_one_json_object_per_line_with_the_run_id() -> None:
     record = json.loads(line)
     assert record["message"] == "digest recorded"
     assert (record["run_id"], record["subscriber_id"], record["source"]) == ("42", 7, "arxiv")
+
+
+def test_runs_from_the_cli_are_recorded_like_scheduled_ones(cli_env: dict[str, str]) -> None:
+    """A cron-driven deployment (`digest ingest`, `digest run --date`) shows in status."""
+    from digest.config import Settings
+    from digest.service import Service
+    from digest.store import runs
+    from tests.conftest import invoke_cli
+
+    files = [arg for path in sorted(samples_dir().iterdir()) for arg in ("--file", str(path))]
+    invoke_cli(cli_env, "ingest", *files)
+    invoke_cli(cli_env, "subscribers", "add", "ada@example.org", "--topic", "agents", "--confirmed")
+    invoke_cli(cli_env, "run", "--date", "2026-04-30", "--no-ingest")
+    invoke_cli(cli_env, "run", "--date", "2026-04-30", "--dry-run")  # a rehearsal: not a run
+    service = Service.open(Settings(database_url=cli_env["DIGEST_DATABASE_URL"]))
+    try:
+        with service.db.session() as session:
+            recorded = [(r.kind, r.status) for r in reversed(runs.recent_runs(session))]
+        health = health_report(service.db, now=dt.datetime.now(dt.UTC))
+    finally:
+        service.close()
+    assert recorded == [("ingest", "ok"), ("daily", "ok")]
+    assert health.last_ingest_age_seconds is not None
+    assert health.last_due_tick_age_seconds is not None
+    status = json.loads(invoke_cli(cli_env, "status", "--json"))
+    assert [r["kind"] for r in status["runs"]][:2] == ["daily", "ingest"]
