@@ -1,18 +1,27 @@
-"""The only network code: one GET with timeouts, a size cap, conditional headers and polite retries.
+"""The only network code: one GET with a deadline, a size cap, conditional headers and retries.
 
 A feed server that is slow, huge, rate-limiting or gone must cost one FeedError with a reason a
-person can act on, never a hung run or a full disk. Local paths and file:// URLs are read too, so
-demos and tests need no server.
+person can act on, never a hung run or a full disk. Local paths and file:// URLs are read too,
+under the same cap, so demos and tests need no server.
+
+The deadline covers the whole request (connect, redirects, headers and body). httpx's timeouts
+are per operation, so a server that trickles a header line or a body byte a second never trips
+them; the request therefore runs on a private event loop under ``asyncio.timeout``, whose
+cancellation closes the connection wherever the request happens to be.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
+import os
+import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -20,6 +29,7 @@ import httpx
 from digest.errors import FeedError
 from digest.ingest.kinds import host_delay
 
+FEED_MAX_BYTES = 20_000_000  # one feed document, fetched or read from a file
 MAX_REDIRECTS = 5
 RETRIES = 2  # after the first attempt, on 429 and 5xx
 RETRY_AFTER_CAP = 30.0
@@ -28,6 +38,7 @@ ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
     "application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
+T = TypeVar("T")
 
 
 class HostPacer:
@@ -73,23 +84,44 @@ class FetchResult:
     final_url: str
 
 
+@dataclass(frozen=True)
+class _Retry:
+    """An answer worth asking again (429, 5xx): only the server's Retry-After is kept."""
+
+    retry_after: str | None
+
+
+class _Progress:
+    """How far one request got, so a timeout can say where it stalled."""
+
+    def __init__(self) -> None:
+        self.phase = "headers"
+        self.received = 0
+
+    def __str__(self) -> str:
+        if self.phase == "headers":
+            return "the headers"
+        return f"the body ({self.received} bytes so far)"
+
+
 def fetch(
     url: str,
     *,
     etag: str | None = None,
     last_modified: str | None = None,
     timeout: float = 20.0,
-    max_bytes: int = 20_000_000,
+    max_bytes: int = FEED_MAX_BYTES,
     user_agent: str = "digest/0.1 (+mailto:digest@localhost)",
-    client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
     pacer: HostPacer | None = None,
 ) -> FetchResult:
     """GET one feed. Raises FeedError with a one-line reason on any failure.
 
-    Pass the ``etag``/``last_modified`` from the previous FetchResult to get a cheap 304. The
-    byte cap applies to the decoded body, so a gzip bomb is stopped too. ``sleep`` is there so
-    tests need not wait for Retry-After; ``pacer`` spaces requests per host.
+    ``timeout`` is the deadline of each attempt as a whole, headers and body. Pass the
+    ``etag``/``last_modified`` from the previous FetchResult to get a cheap 304. The byte cap
+    applies to the decoded body, so a gzip bomb is stopped too. ``sleep`` is there so tests need
+    not wait for Retry-After; ``pacer`` spaces requests per host. Call it from a thread, not
+    from inside a running event loop: each attempt runs on a loop of its own.
     """
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):
@@ -98,29 +130,37 @@ def fetch(
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        if client is not None:
-            return _fetch_http(client, url, headers, timeout, max_bytes, sleep, pacer)
-        with httpx.Client(max_redirects=MAX_REDIRECTS, follow_redirects=True) as own:
-            return _fetch_http(own, url, headers, timeout, max_bytes, sleep, pacer)
+        return _fetch_http(url, headers, timeout, max_bytes, sleep, pacer)
     if scheme == "file" or scheme == "" or (len(scheme) == 1 and url[1:2] == ":"):
-        return _read_local(url, max_bytes)
+        path = Path(unquote(urlsplit(url).path)) if scheme == "file" else Path(url)
+        return FetchResult(read_feed_file(path, max_bytes), 200, None, None, False, url)
     raise FeedError(f"unsupported URL scheme {scheme!r} in {url[:200]}")
 
 
-def _read_local(url: str, max_bytes: int) -> FetchResult:
-    path = Path(unquote(urlsplit(url).path)) if url.lower().startswith("file:") else Path(url)
+def read_feed_file(path: Path, max_bytes: int = FEED_MAX_BYTES) -> bytes:
+    """A local feed's bytes under the fetch cap: a file too big is refused by its size, unread.
+
+    The read is bounded as well, for what a stat cannot size (a pipe, a file still growing).
+    """
     try:
         with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
+                raise FeedError(_too_big(max_bytes, str(path), info.st_size))
             body = handle.read(max_bytes + 1)
     except OSError as exc:
         raise FeedError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(body) > max_bytes:
-        raise FeedError(f"body larger than {max_bytes} bytes: {path}")
-    return FetchResult(body, 200, None, None, False, url)
+        raise FeedError(_too_big(max_bytes, str(path)))
+    return body
+
+
+def _too_big(max_bytes: int, where: str, size: int | None = None) -> str:
+    actual = f" ({size:,} bytes)" if size is not None else ""
+    return f"body larger than {max_bytes} bytes{actual}: {where[:200]}"
 
 
 def _fetch_http(
-    client: httpx.Client,
     url: str,
     headers: dict[str, str],
     timeout: float,
@@ -128,27 +168,60 @@ def _fetch_http(
     sleep: Callable[[float], None],
     pacer: HostPacer | None,
 ) -> FetchResult:
-    limits = httpx.Timeout(timeout)
     for attempt in range(RETRIES + 1):
         if pacer is not None:
             pacer.wait(url)
-        try:
-            with client.stream("GET", url, headers=headers, timeout=limits) as response:
-                if response.status_code in RETRY_STATUSES and attempt < RETRIES:
-                    delay = retry_delay(response.headers.get("Retry-After"), attempt)
-                else:
-                    return _result(response, url, max_bytes, timeout)
-        except httpx.TimeoutException:
-            raise FeedError(f"timed out after {timeout:g} s: {url[:200]}") from None
-        except httpx.TooManyRedirects:
-            raise FeedError(f"more than {MAX_REDIRECTS} redirects: {url[:200]}") from None
-        except httpx.HTTPError as exc:
-            raise FeedError(f"cannot fetch {url[:200]}: {type(exc).__name__} {exc}") from None
-        sleep(delay)
+        answer = _on_own_loop(_attempt(url, headers, timeout, max_bytes, attempt < RETRIES))
+        if isinstance(answer, FetchResult):
+            return answer
+        sleep(retry_delay(answer.retry_after, attempt))
     raise AssertionError("unreachable: the last attempt always returns or raises")
 
 
-def _result(response: httpx.Response, url: str, max_bytes: int, timeout: float) -> FetchResult:
+def _on_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run one request on a fresh event loop, without waiting for a stuck DNS lookup's thread.
+
+    ``asyncio.run`` would join the loop's executor threads at the end, and a resolver that
+    hangs would then hold the caller past the deadline the request itself kept.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _attempt(
+    url: str, headers: dict[str, str], timeout: float, max_bytes: int, may_retry: bool
+) -> FetchResult | _Retry:
+    """One GET, redirects included, that must end within ``timeout`` seconds in all."""
+    progress = _Progress()
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            httpx.AsyncClient(
+                follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout
+            ) as client,
+            client.stream("GET", url, headers=headers) as response,
+        ):
+            if response.status_code in RETRY_STATUSES and may_retry:
+                return _Retry(response.headers.get("Retry-After"))
+            progress.phase = "body"
+            return await _result(response, url, max_bytes, progress)
+    except (TimeoutError, httpx.TimeoutException):
+        raise FeedError(
+            f"timed out after {timeout:g} s waiting for {progress}: {url[:200]}"
+        ) from None
+    except httpx.TooManyRedirects:
+        raise FeedError(f"more than {MAX_REDIRECTS} redirects: {url[:200]}") from None
+    except httpx.HTTPError as exc:
+        raise FeedError(f"cannot fetch {url[:200]}: {type(exc).__name__} {exc}") from None
+
+
+async def _result(
+    response: httpx.Response, url: str, max_bytes: int, progress: _Progress
+) -> FetchResult:
     status = response.status_code
     etag = response.headers.get("ETag")
     last_modified = response.headers.get("Last-Modified")
@@ -162,16 +235,12 @@ def _result(response: httpx.Response, url: str, max_bytes: int, timeout: float) 
         and int(declared) > max_bytes
         and "Content-Encoding" not in response.headers
     ):
-        raise FeedError(f"body larger than {max_bytes} bytes: {url[:200]}")
-    deadline = time.monotonic() + 4 * timeout
+        raise FeedError(_too_big(max_bytes, url))
     chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise FeedError(f"body larger than {max_bytes} bytes: {url[:200]}")
-        if time.monotonic() > deadline:
-            raise FeedError(f"timed out after {4 * timeout:g} s reading the body: {url[:200]}")
+    async for chunk in response.aiter_bytes():
+        progress.received += len(chunk)
+        if progress.received > max_bytes:
+            raise FeedError(_too_big(max_bytes, url))
         chunks.append(chunk)
     return FetchResult(b"".join(chunks), status, etag, last_modified, False, str(response.url))
 
