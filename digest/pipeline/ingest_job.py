@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.errors import DigestError
-from digest.ingest.fetch import FetchResult, HostPacer, fetch
+from digest.ingest.fetch import FetchResult, HostPacer, fetch, read_feed_file
 from digest.ingest.kinds import API_MAX_PAGES
 from digest.ingest.paging import next_page_url
 from digest.ingest.parse import parse_feed
@@ -76,12 +76,13 @@ def ingest_files(
     now: dt.datetime,
     on_report: OnReport | None = None,
 ) -> list[IngestReport]:
+    """Ingest local feed files, each under the same size cap as a fetched feed."""
     reports = []
     for path in paths:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            report = IngestReport(path.name, failed=1, error=f"cannot read {path}: {exc.strerror}")
+            data = read_feed_file(path)
+        except DigestError as exc:
+            report = IngestReport(path.name, failed=1, error=str(exc))
         else:
             url = path.resolve().as_uri()
             report = ingest_document(service, path.name, data, url=url, now=now)
