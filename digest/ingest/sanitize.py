@@ -12,6 +12,7 @@ import datetime as dt
 import html
 import re
 import time
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,42 +31,77 @@ URL_MAX = 2_000
 EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 FUTURE_SLACK = dt.timedelta(days=2)
 
-# A real tag (or comment). Anything else starting with "<" is text, e.g. "$x<y$" in an abstract,
-# and is escaped first so the HTML parser does not swallow the rest of the field as a tag.
-_TAG_OR_LT = re.compile(
-    r"<(?:(?P<tag>/?[A-Za-z][A-Za-z0-9-]*)"
-    r"(?:\s+[A-Za-z_:][-\w:.]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*\s*/?>"
-    r"|!--.*?-->)"
-    r"|<",
-    re.S,
-)
-_REAL_TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|!--)")
+# A tag as a browser reads one: a name, then (after a space or "/") attributes whose quoted
+# values may hold "<" and ">", up to the closing ">"; or a comment, doctype or processing
+# instruction. Any other "<" is text and is escaped first, so the HTML parser does not swallow
+# the rest of the field: "a<b." has no ">", and TeX wins where it meets a would-be tag (a "$"
+# or a backslash outside quotes, as in "$a<b $c>d$"). Possessive: an unclosed tag costs a scan.
+_TAG_NAME = r"/?[A-Za-z][A-Za-z0-9:-]*"
+_TAG_REST = r"""(?:[\s/](?:=\s*"[^"]*"|=\s*'[^']*'|[^<>$\\])*+)?>"""
+_MARKUP = rf"(?P<tag>{_TAG_NAME}){_TAG_REST}|!--.*?-->|[!?][^<>]*>"
+_TAG_OR_LT = re.compile(rf"<(?:{_MARKUP})|<", re.S)
+_REAL_TAG = re.compile(rf"<(?:{_MARKUP})", re.S)
 _BLOCK_TAGS = frozenset(
-    f"{slash}{name}"
-    for name in ("p", "br", "div", "li", "tr", "td", "th", "ul", "ol", "table", "blockquote")
+    ("p", "br", "div", "li", "tr", "td", "th", "ul", "ol", "table", "blockquote")
     + ("h1", "h2", "h3", "h4", "h5", "h6", "hr", "pre", "section", "article")
-    for slash in ("", "/")
 )
+# The parser drops what these hold. Every other tag reaches it as a plain span, because it also
+# drops MathML and SVG whole (a formula's text would go) and moves text out of tables.
+_CONTENT_DROPPED = frozenset({"script", "style"})
 _PARTIAL_TAG_AT_END = re.compile(r"<[^<>]*\Z")
-_UNCLOSED_TAG_AT_END = re.compile(r"<[A-Za-z][\w-]*\s+[A-Za-z_:][-\w:.]*\s*=[^<>]*\Z")
+_UNCLOSED_TAG_AT_END = re.compile(r"<[A-Za-z][\w:-]*[\s/]+[^\s/<>\"'=]+\s*=[^<>]*\Z")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_STRIP_PASSES = 4
+# Characters that show nothing but change a string: controls, zero-width and joiners, soft
+# hyphen, bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), BOM, tag characters.
 _INVISIBLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2069\ufeff\U000e0000-\U000e007f]"
 )
+# For ids: a tag only when its name ends at a space, "/" or ">", so "<doi:10.1/x>" and SICI
+# DOIs such as "10.1002/(SICI)...35:4<479::AID-JBM8>3.0.CO;2-H" keep their angle brackets.
+_ID_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:[\s/][^<>]*)?>")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 def _mark_tags(match: re.Match[str]) -> str:
     tag = match.group("tag")
     if tag is None:
         return "&lt;" if match.group(0) == "<" else match.group(0)
-    return " " + match.group(0) if tag.lower() in _BLOCK_TAGS else match.group(0)
+    name = tag.lower().lstrip("/")
+    if name in _CONTENT_DROPPED:
+        return match.group(0)
+    span = "</span>" if tag.startswith("/") else "<span>"
+    return " " + span if name in _BLOCK_TAGS else span
 
 
 def _strip_markup(text: str) -> str:
+    """Tags removed, text kept, entities decoded once; markup escaped again inside the feed
+    (and tags that removing others would reassemble) is stripped by further passes."""
     cleaned = html.unescape(nh3.clean(_TAG_OR_LT.sub(_mark_tags, text), tags=set()))
-    if "<" in cleaned and _REAL_TAG.search(cleaned):
-        # Markup that was escaped twice in the feed: strip it too rather than store "<script>".
+    for _ in range(_STRIP_PASSES):
+        if "<" not in cleaned or not _REAL_TAG.search(cleaned):
+            break
         cleaned = html.unescape(nh3.clean(_TAG_OR_LT.sub(_mark_tags, cleaned), tags=set()))
+    else:
+        if _REAL_TAG.search(cleaned):  # still markup after every pass: break each tag open
+            cleaned = _TAG_START.sub("< ", cleaned)
     return _UNCLOSED_TAG_AT_END.sub("", cleaned)
+
+
+def plain_identifier(value: str) -> str:
+    """An id, DOI or link as the characters it means, so one paper cannot hide behind variants.
+
+    Entities are decoded, the text NFKC-normalised (fullwidth digits become ASCII), tags and
+    invisible or bidirectional characters removed, and the ends trimmed.
+    """
+    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), value) if "&" in value else value
+    if not (text.isascii() and text.isprintable()):
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    if "<" in text:
+        text = _ID_TAG.sub("", text)
+    return text.strip()
 
 
 def clean_text(value: object, limit: int) -> str:
