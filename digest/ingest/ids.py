@@ -11,6 +11,7 @@ import re
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
+from digest.ingest.sanitize import plain_identifier
 from digest.models import FeedItem
 
 KEY_MAX = 255
@@ -30,7 +31,9 @@ _ARXIV = re.compile(
     r"(?:v(?P<version>\d{1,4}))?(?:\.pdf)?/?(?:[?#]\S*)?\s*$",
     re.I,
 )
-_DOI_PREFIX = re.compile(r"^(?:doi:\s*|(?:https?://)?(?:dx\.|www\.)?doi\.org/)", re.I)
+_DOI_PREFIX = re.compile(
+    r"^(?:(?:info:|urn:)?doi[:/]\s*|doi\s+|(?:https?://)?(?:dx\.|www\.)?doi\.org/)", re.I
+)
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _TRAILING_PUNCT = ".,;:'\"]}>"
 _BIORXIV_PATH = re.compile(
@@ -63,8 +66,11 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
 
     Old-style ids drop the subject class (math.GT/0309136 → math/0309136), as arXiv itself does,
     so both spellings give one key. Ids with an impossible month or digit count are rejected.
+    The text is read as :func:`plain_identifier` leaves it (no markup, invisible characters).
     """
-    match = _ARXIV.match(text) if isinstance(text, str) and len(text) < 400 else None
+    if not isinstance(text, str) or len(text) >= 400:
+        return None
+    match = _ARXIV.match(plain_identifier(text))
     if match is None:
         return None
     version = int(match["version"]) if match["version"] else None
@@ -80,10 +86,14 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
 
 
 def normalize_doi(text: str) -> str | None:
-    """Lower-case bare DOI ("10.1038/x") from a DOI, doi: form or doi.org link; else None."""
-    if not isinstance(text, str):
+    """Lower-case bare DOI ("10.1038/x") from a DOI, doi: form or doi.org link; else None.
+
+    NFKC, markup and invisible characters go first (:func:`plain_identifier`), so a DOI with a
+    zero-width space or fullwidth digits is the same DOI, not a second paper.
+    """
+    if not isinstance(text, str) or len(text) > 2_000:
         return None
-    doi = text.strip().lstrip("(<[")
+    doi = plain_identifier(text).lstrip("(<[")
     if _DOI_PREFIX.match(doi):
         doi = unquote(_DOI_PREFIX.sub("", doi, count=1))
     doi = doi.split("#", 1)[0].lower().rstrip()
@@ -104,7 +114,7 @@ def resolve_paper_link(url: str) -> tuple[str | None, str | None]:
     if not isinstance(url, str) or len(url) > 2_000:
         return None, None
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(plain_identifier(url))
     except ValueError:
         return None, None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -133,9 +143,14 @@ def _arxiv_only(text: str) -> tuple[str | None, str | None]:
 
 
 def normalized_title(title: str) -> str:
-    """Title folded for matching: accents removed, case-folded, punctuation turned to spaces."""
+    """Title folded for matching: accents and invisible format characters removed, case-folded,
+    punctuation turned to spaces."""
     decomposed = unicodedata.normalize("NFKD", title or "")
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
     return " ".join(_NON_WORD.sub(" ", bare.casefold()).split())
 
 

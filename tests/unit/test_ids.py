@@ -96,6 +96,53 @@ def test_normalize_doi_strips_prefixes_case_and_trailing_punctuation(
     assert normalize_doi(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10.1038/s41586-024-\u200b07811-4",
+        "\ufeff10.1038/s41586-024-07811-4\u00ad",
+        "\u202a10.1038/s41586-024-07811-4\u202c",
+        "\u2066doi:10.1038/s41586-024-07811-4\u2069",
+        "１０.１０３８/ｓ41586-024-07811-4",
+        "<b>10.1038/s41586-024-07811-4</b>",
+        "&lt;i&gt;10.1038/s41586-024-07811-4&lt;/i&gt;",
+        "info:doi/10.1038/s41586-024-07811-4",
+        "DOI 10.1038/S41586-024-07811-4",
+    ],
+)
+def test_normalize_doi_removes_markup_invisible_characters_and_nfkc_forms(text: str) -> None:
+    assert normalize_doi(text) == "10.1038/s41586-024-07811-4"
+
+
+def test_normalize_doi_keeps_the_angle_brackets_of_a_sici_doi() -> None:
+    sici = "10.1002/(SICI)1097-4636(199706)35:4<479::AID-JBM8>3.0.CO;2-H"
+    assert normalize_doi(sici) == sici.lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2604.\u200b22002v2",
+        "\ufeffarXiv:2604.22002v2",
+        "\u200e2604.22002v2\u200f",
+        "２６０４.２２００２v2",
+        "<i>arXiv:2604.22002v2</i>",
+        "https://arxiv.org/abs/2604.22002v2\u2069",
+    ],
+)
+def test_parse_arxiv_id_removes_markup_invisible_characters_and_nfkc_forms(text: str) -> None:
+    assert parse_arxiv_id(text) == ("2604.22002", 2)
+
+
+def test_resolve_paper_link_reads_a_link_with_invisible_characters() -> None:
+    link = "https://arxiv.org\u200b/abs/2604.22002"
+    assert resolve_paper_link(link) == ("2604.22002", None)
+
+
+def test_a_soft_hyphen_does_not_change_a_title_key() -> None:
+    assert normalized_title("Trans\u00adformers") == normalized_title("Transformers")
+
+
 @pytest.mark.parametrize("text", ["nope", "10.12/x", "11.1234/x", "10.1234/", "10.1234/a b"])
 def test_normalize_doi_rejects_non_dois(text: str) -> None:
     assert normalize_doi(text) is None
