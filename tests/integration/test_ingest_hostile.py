@@ -1,6 +1,7 @@
-"""One paper, one row, however its id or DOI is disguised: case, prefixes, markup, NFKC forms,
-invisible and bidirectional characters. Each spelling arrives in its own real feed document
-through the real ingest, on SQLite and PostgreSQL."""
+"""What a hostile feed puts in its fields does not reach the store as sent, on SQLite and
+PostgreSQL: markup is gone from titles and abstracts, and one paper keeps one row however its
+id or DOI is disguised (case, prefixes, markup, NFKC forms, invisible and bidirectional
+characters), each spelling arriving in its own real feed document through the real ingest."""
 
 from __future__ import annotations
 
@@ -108,3 +109,19 @@ def test_every_disguise_of_one_id_is_the_same_stored_paper(
     canonical = identifier.lower().removesuffix("v2")
     assert canonical in (paper.arxiv_id, paper.doi)
     assert len(paper.sources) == len(spellings)
+
+
+def test_markup_sent_in_titles_and_abstracts_is_not_stored(service: Service) -> None:
+    text = API_2016.read_text("utf-8")
+    text = text.replace(
+        "<title>Quantum Criticality", "<title>&lt;svg/onload=alert(1)&gt;Quantum <b>Criticality", 1
+    )
+    text = text.replace(
+        "<summary>  Theoretical", "<summary>&lt;img src=x onerror=alert(1)&gt;Theoretical", 1
+    )
+    report = ingest_document(service, "api", text.encode(), url=None, now=NOW)
+    assert report.new == 1, report
+    with service.db.session() as session:
+        (paper,) = papers.list_papers(session)
+    assert paper.title.startswith("Quantum Criticality for Extended Nodes")
+    assert paper.abstract.startswith("Theoretical description of anisotropic systems")
