@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     bounce_soft_days: int = Field(14, ge=1)
     dkim_key_file: Path | None = None
     dkim_selector: str | None = None
+    # Seconds one feed request may take in all (connect, headers, body): a deadline, not per read.
     http_timeout: float = Field(20.0, gt=0)
     user_agent_contact: str = "digest@localhost"
     # What `digest sources seed` adds to a database without sources (a fresh deployment).
