@@ -7,10 +7,14 @@ each thing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
 from digest.config import Settings
+from digest.deliver.policy import BouncePolicy, RetryPolicy
+from digest.deliver.send_loop import DeliveryParts
+from digest.deliver.transport import transport_for
 from digest.render.compose import Composer, MessageSettings
 from digest.render.dkim_sign import signer_from_file
 from digest.render.renderer import EmailRenderer
@@ -66,8 +70,28 @@ class Service:
             dkim=dkim,
         )
 
+    @cached_property
+    def delivery(self) -> DeliveryParts:
+        """What the send loop needs, handed below the entry points instead of the Service."""
+        settings = self.settings
+        return DeliveryParts(
+            db=self.db,
+            composer=self.composer,
+            open_transport=functools.partial(transport_for, settings),
+            retry=RetryPolicy.from_settings(settings),
+            bounces=BouncePolicy.from_settings(settings),
+            outbox=None if settings.smtp else settings.outbox_dir.resolve(),
+        )
+
     def close(self) -> None:
         self.db.dispose()
+
+
+def sending_process_parts(settings: Settings) -> DeliveryParts:
+    """A sending process's parts (see deliver.send_processes); its parent checked the schema."""
+    service = Service.open(settings, check_schema=False)
+    _ = service.signer  # read now, never from inside another write transaction
+    return service.delivery
 
 
 def utcnow() -> dt.datetime:

@@ -61,7 +61,7 @@ def deliveries_retry(
         sid = subscribers.get_row(session, email).id if email else None
         count = deliveries.retry_now(session, now=now, subscriber_id=sid)
     typer.echo(f"{count} deliveries due again")
-    print_delivery_report(deliver.deliver_due(service, now=now, subscriber_id=sid))
+    print_delivery_report(deliver.deliver_due(service.delivery, now=now, subscriber_id=sid))
 
 
 @deliveries_app.command("resolve")
@@ -84,4 +84,4 @@ def deliveries_resolve(
         state = row.state
     typer.echo(f"{email} {date.date().isoformat()}: {state}")
     if state == "pending":
-        print_delivery_report(deliver.deliver_due(service, now=now, subscriber_id=sid))
+        print_delivery_report(deliver.deliver_due(service.delivery, now=now, subscriber_id=sid))

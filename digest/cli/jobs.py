@@ -75,7 +75,7 @@ def preview(
     service = open_service()
     day = date.date() if date else today()
     now = utcnow()
-    stored = None if limit else deliver.stored_digest(service, email, day)
+    stored = None if limit else deliver.stored_digest(service.db, email, day)
     if stored is None:
         digest, _ = pipeline.preview(service, email, day, now=now, limit=limit)
         stored = deliver.StoredDigest(

@@ -1,13 +1,10 @@
-"""What a send result does to a delivery row and its subscriber: the retry and bounce policy.
+"""What a send result does to a delivery row and its subscriber, by the policy in
+:mod:`digest.deliver.policy`.
 
 - ``sent`` and ``ambiguous`` are final (ambiguous waits for an operator).
-- ``temporary`` (4xx, network) is deferred with exponential backoff and jitter: attempt n waits
-  ``BACKOFF_BASE * 3**(n-1)``, in the upper half at random, so 5 attempts span about a day.
-  When the attempts run out the row fails and counts as one soft bounce.
+- ``temporary`` (4xx, network) is deferred with backoff until the attempts run out; then the
+  row fails and counts as one soft bounce.
 - ``permanent`` (5xx) fails at once and counts as one hard bounce.
-
-A subscriber reaching ``bounce_hard_limit`` hard bounces, or ``bounce_soft_limit`` soft-failed
-digests within ``bounce_soft_days`` days, is suspended (and so suppressed) until they re-confirm.
 
 Outcomes are not committed one by one: they ride along with the next commit the send loop makes
 anyway ("DATA began" for the next message, durable before its body goes out), or with a batch of
@@ -23,15 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digest.config import Settings
+from digest.deliver.policy import Backoff, BouncePolicy, RetryPolicy
 from digest.deliver.transport import SendResult
 from digest.store import deliveries, subscribers
 from digest.store.db import Database, Session
 from digest.store.schema import SubscriberRow
-
-BACKOFF_BASE = dt.timedelta(minutes=40)
-BACKOFF_FACTOR = 3
-BACKOFF_CAP = dt.timedelta(hours=20)
 
 
 @dataclass
@@ -55,9 +48,8 @@ class DeliveryReport:
 
 
 def backoff_delay(attempts: int, rng: random.Random) -> dt.timedelta:
-    """The wait after ``attempts`` failed tries: 40 min, 2 h, 6 h, 18 h, each × [0.5, 1)."""
-    ceiling = min(BACKOFF_BASE * BACKOFF_FACTOR ** max(attempts - 1, 0), BACKOFF_CAP)
-    return ceiling * (0.5 + rng.random() / 2)
+    """The default wait after ``attempts`` failed tries (see :class:`Backoff`)."""
+    return Backoff().delay(attempts, rng)
 
 
 @dataclass(frozen=True)
@@ -79,14 +71,15 @@ class OutcomeRecorder:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        retry: RetryPolicy,
+        bounces: BouncePolicy,
         report: DeliveryReport,
         *,
         now: dt.datetime,
         rng: random.Random,
         batch: int = 64,
     ) -> None:
-        self.db, self.settings, self.report = db, settings, report
+        self.db, self.retry, self.bounces, self.report = db, retry, bounces, report
         self.now, self.rng, self.batch = now, rng, batch
         self.pending: list[Attempt] = []
 
@@ -134,7 +127,7 @@ class OutcomeRecorder:
         delivery_id = attempt.delivery_id
         count_attempt = not result.data_started  # counted already when DATA began
         attempts = attempt.attempts_before + 1
-        retry = result.outcome == "temporary" and attempts < self.settings.smtp_max_attempts
+        retry = result.outcome == "temporary" and attempts < self.retry.max_attempts
         deliveries.record_outcome(
             session,
             delivery_id,
@@ -143,7 +136,7 @@ class OutcomeRecorder:
             message=result.detail,
             now=now,
             count_attempt=count_attempt,
-            next_attempt_at=now + backoff_delay(attempts, self.rng) if retry else None,
+            next_attempt_at=now + self.retry.backoff.delay(attempts, self.rng) if retry else None,
         )
         if retry:
             report.deferred += 1
@@ -154,20 +147,16 @@ class OutcomeRecorder:
 
     def _bounce(self, session: Session, subscriber_id: int, *, hard: bool) -> bool:
         """Count a hard or soft bounce; True when it suspended the subscriber."""
-        settings, now = self.settings, self.now
+        policy, now = self.bounces, self.now
         row = session.get(SubscriberRow, subscriber_id)
         if row is None or row.state != "confirmed":
             return False
         if hard:
-            subscribers.record_hard_bounce(
-                session, subscriber_id, now=now, limit=settings.bounce_hard_limit
-            )
+            subscribers.record_hard_bounce(session, subscriber_id, now=now, limit=policy.hard_limit)
             return row.state == "suspended"
         row.soft_bounces += 1
-        since = (now - dt.timedelta(days=settings.bounce_soft_days)).date()
-        if deliveries.soft_failed_days(session, subscriber_id, since=since) < (
-            settings.bounce_soft_limit
-        ):
+        since = (now - dt.timedelta(days=policy.soft_days)).date()
+        if deliveries.soft_failed_days(session, subscriber_id, since=since) < policy.soft_limit:
             return False
         subscribers.set_state(session, row, "suspended", now=now)
         return True

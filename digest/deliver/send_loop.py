@@ -2,8 +2,8 @@
 
 The outbox is the database: a delivery is claimed (state `sending`), the moment DATA begins is
 committed before the bytes go out, and outcomes are committed in small batches right after
-(:mod:`digest.deliver.outcomes`). So a crash leaves each row either untouched (sent again), or marked as
-begun (reported as ambiguous, never resent automatically).
+(:mod:`digest.deliver.outcomes`). So a crash leaves each row either untouched (sent again), or
+marked as begun (reported as ambiguous, never resent automatically).
 
 Rows are claimed a batch at a time and composed lazily as connections free up, so the pool keeps
 sending while the next messages are rendered. The suppression list and the subscriber's state
@@ -14,35 +14,54 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy.orm import Session
-
-from digest.addresses import email_hash
 from digest.deliver.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
-from digest.deliver.transport import OutboxDir, SendResult, SmtpPool, Transport
-from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
-from digest.render.compose import DigestRenders, compose_digest
-from digest.service import Service
-from digest.store import deliveries, editions, papers, subscribers
+from digest.deliver.policy import BouncePolicy, RetryPolicy
+from digest.deliver.recorded import RunReads, StoredDigest, compose_row, load_claimed
+from digest.deliver.recorded import stored_digest as stored_digest
+from digest.deliver.transport import SendResult, Transport
+from digest.models import OutgoingMessage
+from digest.render.compose import Composer, DigestRenders
+from digest.store import deliveries
+from digest.store.db import Database
 from digest.store.deliveries import ClaimedDelivery
-from digest.store.editions import StoredPick
-from digest.store.schema import Delivery
 from digest.store.send_journal import SendJournal
 
-__all__ = ["DeliveryReport", "backoff_delay", "deliver_due", "StoredDigest", "stored_digest"]
+__all__ = [
+    "DeliveryParts",
+    "DeliveryReport",
+    "StoredDigest",
+    "backoff_delay",
+    "deliver_due",
+    "recover_abandoned",
+    "stored_digest",
+]
 
-log = logging.getLogger(__name__)
-
-STALE_CLAIM = dt.timedelta(hours=1)
 POLL_INTERVAL = 0.05  # seconds between claims while another process is still planning
 
 
+@dataclass(frozen=True)
+class DeliveryParts:
+    """What the send loop works with; the entry points build it (``Service.delivery``).
+
+    ``open_transport`` is called inside the loop's own event loop, once per run. ``outbox`` is
+    the folder the transport writes to instead of sending (None for SMTP), for the report.
+    """
+
+    db: Database
+    composer: Composer
+    open_transport: Callable[[], Transport]
+    retry: RetryPolicy
+    bounces: BouncePolicy
+    outbox: Path | None = None
+
+
 def deliver_due(
-    service: Service,
+    parts: DeliveryParts,
     *,
     now: dt.datetime,
     subscriber_id: int | None = None,
@@ -60,187 +79,137 @@ def deliver_due(
     takes rows of its own share of the editions first (see deliveries.claim_due), so each
     edition is mostly rendered by one process, then any due row.
     """
-    report = DeliveryReport()
+    report = DeliveryReport(outbox=parts.outbox)
     if recover:
-        recover_abandoned(service, now, report)
-    asyncio.run(_deliver(service, now, subscriber_id, batch_size, report, more_coming, share))
+        recover_abandoned(parts, now, report)
+    run = _SendRun(parts, now, report, subscriber_id=subscriber_id, batch_size=batch_size)
+    asyncio.run(run.send_all(more_coming, share))
     return report
 
 
-def recover_abandoned(service: Service, now: dt.datetime, report: DeliveryReport) -> None:
+def recover_abandoned(parts: DeliveryParts, now: dt.datetime, report: DeliveryReport) -> None:
     """Settle the claims of processes no longer running (see deliveries.recover_abandoned)."""
-    with service.db.session() as session:
-        report.recovered = deliveries.recover_abandoned(session, now=now, stale_after=STALE_CLAIM)
+    with parts.db.session() as session:
+        report.recovered = deliveries.recover_abandoned(
+            session, now=now, stale_after=parts.retry.stale_claim
+        )
     report.ambiguous += report.recovered.get("ambiguous", 0)
 
 
-def _open_transport(service: Service, report: DeliveryReport) -> Transport:
-    settings = service.settings
-    target = settings.smtp
-    if target is None:
-        report.outbox = settings.outbox_dir.resolve()
-        return OutboxDir(settings.outbox_dir)
-    return SmtpPool(
-        target,
-        size=settings.smtp_pool_size,
-        messages_per_connection=settings.smtp_messages_per_connection,
-        timeout=target.timeout,
-        max_per_second=settings.smtp_max_per_second,
-    )
+class _SendRun:
+    """One pass of the loop: the rows in flight, and the journal and recorder that keep them.
 
+    A row is "unmarked" from the moment its message is handed to the transport until it reaches
+    DATA or finishes; the journal's group commit waits briefly for those (see SendJournal).
+    """
 
-async def _deliver(
-    service: Service,
-    now: dt.datetime,
-    subscriber_id: int | None,
-    batch_size: int,
-    report: DeliveryReport,
-    more_coming: Callable[[], bool] | None = None,
-    share: tuple[int, int] | None = None,
-) -> None:
-    recorder = OutcomeRecorder(
-        service.db, service.settings, report, now=now, rng=random.Random(), batch=batch_size // 4
-    )
-    in_flight: dict[str, ClaimedDelivery] = {}
-    unmarked: set[str] = set()  # handed to the transport, not yet at DATA nor finished
-    journal = SendJournal(service.db.engine, marks_coming=unmarked.__len__)
-    renders = DigestRenders(service.composer)
-    reads = _RunReads()
+    def __init__(
+        self,
+        parts: DeliveryParts,
+        now: dt.datetime,
+        report: DeliveryReport,
+        *,
+        subscriber_id: int | None,
+        batch_size: int,
+    ) -> None:
+        self.parts, self.now, self.report = parts, now, report
+        self.subscriber_id, self.batch_size = subscriber_id, batch_size
+        self.recorder = OutcomeRecorder(
+            parts.db,
+            parts.retry,
+            parts.bounces,
+            report,
+            now=now,
+            rng=random.Random(),
+            batch=batch_size // 4,
+        )
+        self.in_flight: dict[str, ClaimedDelivery] = {}
+        self.unmarked: set[str] = set()
+        self.journal = SendJournal(parts.db.engine, marks_coming=self.unmarked.__len__)
+        self.renders = DigestRenders(parts.composer)
+        self.reads = RunReads()
 
-    async def data_started(message: OutgoingMessage) -> None:
-        unmarked.discard(message.message_id)
-        finished = recorder.take_finals()  # committed with the mark: a crash now leaves them sent
-        await journal.data_started(in_flight[message.message_id].id, finished, now)  # durable
-        recorder.count_finals(finished)  # before the body goes out
+    async def send_all(
+        self, more_coming: Callable[[], bool] | None, share: tuple[int, int] | None
+    ) -> None:
+        try:
+            async with self.parts.open_transport() as transport:
+                await transport.send_many(
+                    self.claimed_messages(more_coming, share),
+                    on_data_start=self.data_started,
+                    on_result=self.finished,
+                )
+        finally:
+            await self.journal.aclose()
+            self.recorder.flush()
 
-    def finished(result: SendResult) -> None:
-        row = in_flight.pop(result.message_id)
-        if result.message_id in unmarked:
-            unmarked.discard(result.message_id)
-            journal.nudge()
-        recorder.add(Attempt(row.id, row.subscriber_id, row.attempts, result))
+    async def data_started(self, message: OutgoingMessage) -> None:
+        """Durable before the body goes out: the mark, and the outcomes finished since."""
+        self.unmarked.discard(message.message_id)
+        finished = self.recorder.take_finals()  # with the mark: a crash now leaves them sent
+        row = self.in_flight[message.message_id]
+        await self.journal.data_started(row.id, finished, self.now)  # durable
+        self.recorder.count_finals(finished)  # before the body goes out
 
-    def claim(only: tuple[int, int] | None) -> list[ClaimedDelivery]:
-        with service.db.session() as session:
+    def finished(self, result: SendResult) -> None:
+        row = self.in_flight.pop(result.message_id)
+        if result.message_id in self.unmarked:
+            self.unmarked.discard(result.message_id)
+            self.journal.nudge()
+        self.recorder.add(Attempt(row.id, row.subscriber_id, row.attempts, result))
+
+    def claim(self, share: tuple[int, int] | None) -> list[ClaimedDelivery]:
+        with self.parts.db.session() as session:
             return deliveries.claim_due(
-                session, now=now, limit=batch_size, subscriber_id=subscriber_id, share=only
+                session,
+                now=self.now,
+                limit=self.batch_size,
+                subscriber_id=self.subscriber_id,
+                share=share,
             )
 
-    async def claimed_messages() -> AsyncIterator[OutgoingMessage]:
+    async def claimed_messages(
+        self, more_coming: Callable[[], bool] | None, share: tuple[int, int] | None
+    ) -> AsyncIterator[OutgoingMessage]:
+        """Claimed rows as messages, batch after batch, until nothing is due (or coming)."""
         while True:
             waiting = more_coming is not None and more_coming()  # asked before the claim, so
-            claimed = claim(share) if share else []  # rows recorded before "no more" are seen
-            claimed = claimed or claim(None)
+            claimed = self.claim(share) if share else []  # rows recorded before "no more" are seen
+            claimed = claimed or self.claim(None)
             if not claimed:
                 if not waiting:
                     return
                 await asyncio.sleep(POLL_INTERVAL)
                 continue
-            batch = _load_claimed(service, claimed, reads)
-            skipped: list[int] = []
-            for row in claimed:
-                message = _compose_row(service, batch, row, now, renders)
-                if message is None:
-                    skipped.append(row.id)
-                    continue
-                in_flight[message.message_id] = row
-                unmarked.add(message.message_id)
+            for row, message in self.composed(claimed):
+                self.in_flight[message.message_id] = row
+                self.unmarked.add(message.message_id)
                 yield message
-            _record_skipped(service, skipped, now, report)
 
-    try:
-        async with _open_transport(service, report) as transport:
-            await transport.send_many(
-                claimed_messages(), on_data_start=data_started, on_result=finished
-            )
-    finally:
-        await journal.aclose()
-        recorder.flush()
+    def composed(
+        self, claimed: Sequence[ClaimedDelivery]
+    ) -> Iterator[tuple[ClaimedDelivery, OutgoingMessage]]:
+        """Each claimed row with its message, composed as the transport asks for the next one.
 
-
-@dataclass(frozen=True)
-class _ClaimedBatch:
-    """What composing a claimed batch needs, read in a few queries."""
-
-    items: dict[int, list[StoredPick]]
-    papers: dict[int, Paper]
-    subscribers: dict[int, Subscriber]
-    suppressed: frozenset[str]
-
-
-class _RunReads:
-    """Editions and papers read during one run, so each batch reads only what is new to it.
-
-    Editions never change. A paper edited during the run keeps the version first read, as
-    the rendering cache would show it anyway. Both are dropped when they grow past ``limit``.
-    """
-
-    def __init__(self, limit: int = 20_000) -> None:
-        self.editions: dict[int, list[StoredPick]] = {}
-        self.papers: dict[int, Paper] = {}
-        self._limit = limit
-
-    def load(self, session: Session, claimed: Sequence[ClaimedDelivery]) -> None:
-        for known in (self.editions, self.papers):
-            if len(known) > self._limit:
-                known.clear()
-        wanted = {row.edition_id for row in claimed if row.edition_id is not None}
-        self.editions.update(editions.edition_picks(session, wanted - self.editions.keys()))
-        paper_ids = {pick.paper_id for e in wanted for pick in self.editions[e]}
-        self.papers.update(papers.papers_by_ids(session, paper_ids - self.papers.keys()))
-
-
-def _load_claimed(
-    service: Service, claimed: Sequence[ClaimedDelivery], reads: _RunReads
-) -> _ClaimedBatch:
-    with service.db.session() as session:
-        reads.load(session, claimed)
-        return _ClaimedBatch(
-            items={row.id: reads.editions.get(row.edition_id or 0, []) for row in claimed},
-            papers=reads.papers,
-            subscribers=subscribers.subscribers_by_ids(
-                session, [row.subscriber_id for row in claimed]
-            ),
-            suppressed=frozenset(subscribers.suppressed_hashes(session)),
-        )
-
-
-def _compose_row(
-    service: Service,
-    batch: _ClaimedBatch,
-    row: ClaimedDelivery,
-    now: dt.datetime,
-    renders: DigestRenders,
-) -> OutgoingMessage | None:
-    """The row's message, or None when its subscriber is no longer confirmed or is suppressed.
-
-    The suppression list and the subscriber's state are as read when the batch was claimed.
-    """
-    subscriber = batch.subscribers.get(row.subscriber_id)
-    if (
-        subscriber is None
-        or subscriber.state != "confirmed"
-        or email_hash(subscriber.email) in batch.suppressed
-    ):
-        return None
-    digest = _digest_of(row, subscriber, batch.items[row.id], batch.papers)
-    _, message = compose_digest(
-        service.composer,
-        digest,
-        message_id=row.message_id,
-        now=now,
-        nothing_matched=row.kind == "nothing",
-        renders=renders,
-    )
-    return message
+        Rows whose subscriber may no longer get mail are recorded as skipped after the batch.
+        """
+        batch = load_claimed(self.parts.db, claimed, self.reads)
+        skipped: list[int] = []
+        for row in claimed:
+            message = compose_row(self.parts.composer, batch, row, self.now, self.renders)
+            if message is None:
+                skipped.append(row.id)
+            else:
+                yield row, message
+        _record_skipped(self.parts.db, skipped, self.now, self.report)
 
 
 def _record_skipped(
-    service: Service, delivery_ids: Sequence[int], now: dt.datetime, report: DeliveryReport
+    db: Database, delivery_ids: Sequence[int], now: dt.datetime, report: DeliveryReport
 ) -> None:
     if not delivery_ids:
         return
-    with service.db.session() as session:
+    with db.session() as session:
         for delivery_id in delivery_ids:
             deliveries.record_outcome(
                 session,
@@ -251,53 +220,3 @@ def _record_skipped(
                 message="subscriber no longer confirmed or suppressed",
             )
     report.skipped += len(delivery_ids)
-
-
-def _digest_of(
-    row: Delivery | ClaimedDelivery,
-    subscriber: Subscriber,
-    items: Sequence[StoredPick],
-    paper_map: dict[int, Paper],
-) -> Digest:
-    """The digest exactly as it was planned: the stored picks, overflow and themes."""
-    return Digest(
-        subscriber=subscriber,
-        date=row.digest_date,
-        picks=tuple(_pick(item, paper_map) for item in items if item.paper_id in paper_map),
-        overflow=tuple((str(t), int(n)) for t, n in row.overflow or ()),
-        themes=tuple(row.themes or ()),
-    )
-
-
-@dataclass(frozen=True)
-class StoredDigest:
-    """A recorded delivery as the send loop composes it: digest, kind and Message-ID."""
-
-    digest: Digest
-    nothing_matched: bool
-    message_id: str
-
-
-def stored_digest(service: Service, email: str, date: dt.date) -> StoredDigest | None:
-    """The digest recorded for this subscriber and date, or None when none was planned."""
-    with service.db.session() as session:
-        subscriber = subscribers.to_subscriber(subscribers.get_row(session, email))
-        row = deliveries.find_delivery(session, subscriber.id, date)
-        if row is None:
-            return None
-        items = editions.items_for(session, [row.id])[row.id]
-        paper_map = papers.papers_by_ids(session, {item.paper_id for item in items})
-        digest = _digest_of(row, subscriber, items, paper_map)
-    return StoredDigest(digest, row.kind == "nothing", row.message_id)
-
-
-def _pick(item: StoredPick, paper_map: dict[int, Paper]) -> Pick:
-    paper = paper_map[item.paper_id]
-    return Pick(
-        paper=paper,
-        score=item.score,
-        relevance=item.relevance,
-        trending=item.trending,
-        topic=item.topic,
-        reasons=item.reasons,
-    )

@@ -8,9 +8,11 @@ stops once planning is over and nothing due is left. Each claims the rows of its
 the editions first, so a digest is mostly rendered in one process rather than in every one.
 
 A worker is a fresh interpreter (``python -m digest.deliver.send_processes``), not a multiprocessing
-child, so it works whatever program embeds the pipeline. Its settings arrive pickled on stdin;
-the end of stdin means "planning is over" (or the parent died); its report goes back pickled on
-stdout. Claims a killed worker leaves behind are settled by the next run, as for any crash.
+child, so it works whatever program embeds the pipeline. Its job (settings, clock, share, and the
+entry point's function that builds its :class:`DeliveryParts` from those settings, pickled by
+name) arrives pickled on stdin; the end of stdin means "planning is over" (or the parent died);
+its report goes back pickled on stdout. Claims a killed worker leaves behind are settled by the
+next run, as for any crash.
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO
 
 from digest.config import Settings
 from digest.deliver.outcomes import DeliveryReport
-from digest.deliver.send_loop import deliver_due, recover_abandoned
+from digest.deliver.send_loop import DeliveryParts, deliver_due, recover_abandoned
 from digest.errors import DigestError
-from digest.service import Service
 
 PARALLEL_FROM = 1000  # recipients; below this a new interpreter (about a second) is not worth it
 MAX_AUTO_PROCESSES = 4
@@ -60,19 +62,39 @@ def share_of(settings: Settings, processes: int) -> Settings:
     )
 
 
+BuildParts = Callable[[Settings], DeliveryParts]  # a module-level function: pickled by name
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """What a sending process is told on stdin."""
+
+    settings: Settings
+    now: dt.datetime
+    share: tuple[int, int]
+    build: BuildParts
+
+
 @contextlib.contextmanager
 def sending_while_planning(
-    service: Service, *, now: dt.datetime, processes: int
+    parts: DeliveryParts,
+    settings: Settings,
+    build: BuildParts,
+    *,
+    now: dt.datetime,
+    processes: int,
 ) -> Iterator[DeliveryReport]:
     """Delivery processes that send what the ``with`` body records; the report fills on exit.
 
-    Leaving the block (normally or by an exception) tells them planning is over; the exit then
-    waits until they have sent everything due.
+    ``parts`` settle abandoned claims here first; each process gets its share of ``settings``
+    and builds its own parts with ``build``. Leaving the block (normally or by an exception)
+    tells them planning is over; the exit then waits until they have sent everything due.
     """
     report = DeliveryReport()
-    recover_abandoned(service, now, report)
-    settings = share_of(service.settings, processes)
-    workers = [_start(pickle.dumps((settings, now, (k, processes)))) for k in range(processes)]
+    recover_abandoned(parts, now, report)
+    shared = share_of(settings, processes)
+    jobs = [WorkerJob(shared, now, (k, processes), build) for k in range(processes)]
+    workers = [_start(pickle.dumps(job)) for job in jobs]
     try:
         yield report
     finally:
@@ -118,7 +140,7 @@ def _collect(workers: Sequence[subprocess.Popen[bytes]], report: DeliveryReport)
 
 def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """A delivery process: send until stdin ends and nothing due is left, then report."""
-    settings, now, share = pickle.load(stdin)
+    job: WorkerJob = pickle.load(stdin)
     planning_over = threading.Event()
 
     def wait_for_end_of_input() -> None:
@@ -126,14 +148,12 @@ def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         planning_over.set()
 
     threading.Thread(target=wait_for_end_of_input, daemon=True).start()
-    service = Service.open(settings, check_schema=False)  # the parent checked it
-    _ = service.signer  # read now, never from inside another write transaction
     report = deliver_due(
-        service,
-        now=now,
+        job.build(job.settings),
+        now=job.now,
         recover=False,
         more_coming=lambda: not planning_over.is_set(),
-        share=share,
+        share=job.share,
     )
     stdout.write(pickle.dumps(report))
     stdout.flush()

@@ -14,7 +14,7 @@ from digest.ops.metrics import process_metrics
 from digest.pipeline.ingest_job import IngestReport
 from digest.pipeline.ingest_run import run_ingest
 from digest.pipeline.plan import PlanReport, plan_digests
-from digest.service import Service
+from digest.service import Service, sending_process_parts
 from digest.store import planning, subscribers
 
 
@@ -77,7 +77,7 @@ def _run_daily(
         plan = plan_digests(service, date, now=now, only=to)
         with service.db.session() as session:
             subscriber_id = subscribers.get_row(session, to).id
-        delivery = deliver_due(service, now=now, subscriber_id=subscriber_id)
+        delivery = deliver_due(service.delivery, now=now, subscriber_id=subscriber_id)
         return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=delivery)
     with service.db.session() as session:
         recipients = len(planning.confirmed_subscriber_ids(session))
@@ -98,9 +98,11 @@ def sending(service: Service, *, now: dt.datetime, recipients: int) -> Iterator[
     processes = send_processes.process_count(service.settings, recipients)
     result = Sending()
     if processes > 1:
-        with send_processes.sending_while_planning(service, now=now, processes=processes) as report:
+        with send_processes.sending_while_planning(
+            service.delivery, service.settings, sending_process_parts, now=now, processes=processes
+        ) as report:
             yield result
         result.report = report
     else:
         yield result
-        result.report = deliver_due(service, now=now)
+        result.report = deliver_due(service.delivery, now=now)

@@ -76,7 +76,7 @@ def test_a_suppressed_address_is_not_sent_even_when_already_planned(
     pipeline.plan_digests(service, DAY, now=NOW)
     with service.db.session() as session:
         subscribers.suppress(session, "bob@example.org", reason="complained", now=NOW)
-    report = send_loop.deliver_due(service, now=NOW)
+    report = send_loop.deliver_due(service.delivery, now=NOW)
     assert report.skipped == 1
     assert received(sink)["bob@example.org"] == 0
     assert states(service)["bob@example.org"][0] == "skipped"
@@ -90,7 +90,7 @@ def test_temporary_failures_on_several_days_suspend_the_subscriber(
     for day in range(2):
         date, now = DAY + dt.timedelta(days=day), NOW + dt.timedelta(days=day)
         pipeline.run_daily(service, date, now=now, ingest=False)
-        send_loop.deliver_due(service, now=now + dt.timedelta(hours=2))
+        send_loop.deliver_due(service.delivery, now=now + dt.timedelta(hours=2))
         with service.db.session() as session:
             state = subscribers.get_row(session, "bob@example.org").state
         assert state == ("confirmed" if day == 0 else "suspended")

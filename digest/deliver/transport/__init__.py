@@ -3,8 +3,10 @@
 Two transports with one interface (:class:`Transport`): :class:`SmtpPool` speaks SMTP over a
 bounded pool of reused connections; :class:`OutboxDir` writes .eml and .html files. Both give
 one :class:`SendResult` per message and call ``on_data_start`` just before the body goes out.
+:func:`transport_for` picks the one the settings ask for.
 """
 
+from digest.config import Settings
 from digest.deliver.transport.base import (
     Messages,
     OnDataStart,
@@ -28,4 +30,22 @@ __all__ = [
     "SmtpPool",
     "Transport",
     "send_concurrently",
+    "transport_for",
 ]
+
+
+def transport_for(settings: Settings) -> Transport:
+    """The run's transport: an SMTP pool when ``DIGEST_SMTP_URL`` is set, else the outbox folder.
+
+    Build it inside the event loop that uses it (the pool's connections belong to that loop).
+    """
+    target = settings.smtp
+    if target is None:
+        return OutboxDir(settings.outbox_dir)
+    return SmtpPool(
+        target,
+        size=settings.smtp_pool_size,
+        messages_per_connection=settings.smtp_messages_per_connection,
+        timeout=target.timeout,
+        max_per_second=settings.smtp_max_per_second,
+    )

@@ -1,10 +1,10 @@
 """What every transport promises: one :class:`SendResult` per message, and a hook before the body.
 
-The outbox in :mod:`digest.deliver.send_loop` owns the state machine; a transport only moves bytes and says
-what happened. The one fact the outbox must record *before* it is true is "the body has begun to
-go out", because from then on a lost connection means the mail may or may not have been
-delivered. ``on_data_start`` is called at exactly that moment, and ``data_started`` repeats it
-on the result.
+The outbox in :mod:`digest.deliver.send_loop` owns the state machine; a transport only moves
+bytes and says what happened. The one fact the outbox must record *before* it is true is "the
+body has begun to go out", because from then on a lost connection means the mail may or may not
+have been delivered. ``on_data_start`` is called at exactly that moment, and ``data_started``
+repeats it on the result.
 """
 
 from __future__ import annotations

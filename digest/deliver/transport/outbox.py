@@ -50,7 +50,7 @@ def html_part(data: bytes) -> str | None:
 
 
 class OutboxDir:
-    """A :class:`~digest.deliver.transport.base.Transport` that writes files; every outcome is ``sent``."""
+    """A :class:`~digest.deliver.transport.base.Transport` that writes files: always ``sent``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
