@@ -2,14 +2,15 @@
 bare driver connection.
 
 This commit must happen before each body goes out, so it is the only statement a sending
-process runs per message. Through SQLAlchemy's execution machinery it cost more CPU than the
-SMTP transaction itself on PostgreSQL. Here the statements are compiled once by SQLAlchemy for
-the engine's dialect and their values converted by the columns' own bind processors, so the rows
-read back exactly as if the ORM wrote them.
+process runs per message. On SQLite it runs in-process on the engine's raw DBAPI connection:
+the statements are compiled once by SQLAlchemy for the dialect and their values converted by
+the columns' own bind processors, so the rows read back exactly as if the ORM wrote them.
 
-On PostgreSQL the commit waits for the server's disk, so it goes over an asyncio connection:
-the other SMTP connections keep working meanwhile, and the marks of messages that reach DATA
-while a commit is under way share the next one (group commit). SQLite commits in-process.
+On PostgreSQL the commit waits for the server's disk, so it goes over an asyncio connection of
+psycopg's: the other SMTP connections keep working meanwhile, and the marks of messages that
+reach DATA while a commit is under way share the next one (group commit). It is one prepared
+statement through psycopg's public API (a reused cursor, lists adapted as arrays, psycopg's own
+waiting).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine.interfaces import Dialect
@@ -31,6 +32,9 @@ from digest.store.deliveries import (
     data_started_statement,
     final_outcome_statement,
 )
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class _Compiled:
@@ -59,35 +63,28 @@ class _Compiled:
 _Mark = tuple[int, Sequence[FinalOutcome], dt.datetime]
 
 # PostgreSQL: the finished outcomes (as final_outcome_statement writes them) and the marks (as
-# data_started_statement) in one statement; the ids of the two never overlap. Prepared once per
-# connection and run through libpq directly (see _run_prepared).
-_GROUP_COMMIT = b"digest_group_commit"
-_PREPARE_GROUP_COMMIT = """
-PREPARE digest_group_commit (timestamptz, integer[], text[], integer[], text[], integer[]) AS
+# data_started_statement) in one statement, so one round trip; the ids of the two never overlap.
+# psycopg prepares it on the server (prepare=True) and adapts the lists to arrays.
+_GROUP_COMMIT = """
 WITH finished AS (
     UPDATE deliveries AS d
-    SET state = f.state, last_code = f.code, last_message = f.message, updated_at = $1,
+    SET state = f.state, last_code = f.code, last_message = f.message, updated_at = %(now)s,
         claimed_by = NULL, next_attempt_at = NULL,
-        sent_at = CASE WHEN f.state = 'sent' THEN $1 END
-    FROM unnest($2, $3, $4, $5) AS f (id, state, code, message)
+        sent_at = CASE WHEN f.state = 'sent' THEN %(now)s END
+    FROM unnest(%(ids)s::integer[], %(states)s::text[], %(codes)s::integer[],
+                %(messages)s::text[]) AS f (id, state, code, message)
     WHERE d.id = f.id
     RETURNING d.id
 )
 UPDATE deliveries
-SET data_started_at = $1, attempts = attempts + 1, updated_at = $1
-WHERE id = ANY($6)
+SET data_started_at = %(now)s, attempts = attempts + 1, updated_at = %(now)s
+WHERE id = ANY(%(marked)s::integer[])
 """
 
 
-def _integers(values: Sequence[int | None]) -> bytes:
-    """A PostgreSQL array literal of integers (None as NULL)."""
-    return ("{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}").encode()
-
-
-def _texts(values: Sequence[str]) -> bytes:
-    """A PostgreSQL array literal of strings, each quoted (NUL, which text cannot hold, dropped)."""
-    quoted = (v.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", "") for v in values)
-    return ("{" + ",".join(f'"{v}"' for v in quoted) + "}").encode("utf-8", "replace")
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL can store it: NUL dropped, lone surrogates replaced by '?'."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 LINGER = 0.002  # seconds a commit may wait for the marks of messages already on their way
@@ -110,7 +107,8 @@ class SendJournal:
         self._mark = _Compiled(data_started_statement(), engine.dialect)
         self._final = _Compiled(final_outcome_statement(), engine.dialect)
         self._grouped = engine.dialect.name == "postgresql"
-        self._connection: Any = None
+        self._connection: Any = None  # a DBAPI connection (SQLite) or psycopg's AsyncConnection
+        self._cursor: psycopg.AsyncCursor[Any] | None = None
         self._waiting: list[_Mark] = []
         self._committed: asyncio.Future[None] | None = None  # when ``_waiting`` is durable
         self._committer: asyncio.Task[None] | None = None
@@ -189,82 +187,45 @@ class SendJournal:
                 committed.set_result(None)
 
     async def _commit_async(self, marks: Sequence[_Mark]) -> None:
-        """One statement, so one round trip: in autocommit it is its own transaction."""
-        import psycopg  # only PostgreSQL gets here
-
-        if self._connection is None:
-            url = self._engine.url.set(drivername="postgresql")
-            conninfo = url.render_as_string(hide_password=False)
-            connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-            await connection.execute("SET client_encoding TO 'UTF8'")
-            await connection.execute(POSTGRESQL_SESSION_SETUP)
-            await connection.execute(_PREPARE_GROUP_COMMIT)
-            self._connection = connection
-        connection = self._connection
+        """One statement in autocommit, so one round trip and its own transaction."""
+        cursor = self._cursor or await self._open_async()
         finished = [outcome for _, outcomes, _ in marks for outcome in outcomes]
-        parameters = [
-            marks[-1][2].isoformat().encode(),  # the run's clock: the same for every mark
-            _integers([outcome.delivery_id for outcome in finished]),
-            _texts([outcome.state for outcome in finished]),
-            _integers([outcome.code for outcome in finished]),
-            _texts([outcome.message[:2000] for outcome in finished]),
-            _integers([delivery_id for delivery_id, _, _ in marks]),
-        ]
+        parameters = {
+            "now": marks[-1][2],  # the run's clock: the same for every mark
+            "ids": [outcome.delivery_id for outcome in finished],
+            "states": [outcome.state for outcome in finished],
+            "codes": [outcome.code for outcome in finished],
+            "messages": [storable_text(outcome.message[:2000]) for outcome in finished],
+            "marked": [delivery_id for delivery_id, _, _ in marks],
+        }
         try:
-            await _run_prepared(connection.pgconn, _GROUP_COMMIT, parameters)
+            await cursor.execute(_GROUP_COMMIT, parameters, prepare=True)
         except BaseException:
-            self._connection = None
+            connection, self._connection, self._cursor = self._connection, None, None
             await connection.close()
             raise
+
+    async def _open_async(self) -> psycopg.AsyncCursor[Any]:
+        """The journal's own autocommit connection, and the one cursor every commit reuses."""
+        import psycopg  # only PostgreSQL gets here
+
+        url = self._engine.url.set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        await connection.execute("SET client_encoding TO 'UTF8'")
+        await connection.execute(POSTGRESQL_SESSION_SETUP)
+        self._connection, self._cursor = connection, connection.cursor()
+        return self._cursor
 
     async def aclose(self) -> None:
         if self._committer is not None and not self._committer.done():
             self._committer.cancel()
             with contextlib.suppress(BaseException):
                 await self._committer
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._cursor = self._connection, None, None
         if connection is None:
             return
         if self._grouped:
             await connection.close()
         else:
             connection.close()
-
-
-async def _run_prepared(pgconn: Any, name: bytes, parameters: Sequence[bytes]) -> None:
-    """Run a prepared statement on a nonblocking libpq connection, waiting in the event loop.
-
-    The statement runs for every message; psycopg's cursor machinery (query conversion, value
-    dumpers, result objects) cost more client CPU per message than libpq's own calls do.
-    """
-    from psycopg import OperationalError
-    from psycopg.pq import ExecStatus
-
-    loop = asyncio.get_running_loop()
-    pgconn.send_query_prepared(name, parameters)
-    while pgconn.flush():  # 1 while some of the query is still to be sent
-        await _socket_ready(loop, pgconn.socket, write=True)
-    pgconn.consume_input()
-    while pgconn.is_busy():
-        await _socket_ready(loop, pgconn.socket, write=False)
-        pgconn.consume_input()
-    error = None
-    while (result := pgconn.get_result()) is not None:
-        if result.status != ExecStatus.COMMAND_OK and error is None:
-            error = result.error_message.decode("utf-8", "replace").strip()
-    if error is not None:
-        raise OperationalError(f"recording DATA began failed: {error}")
-
-
-async def _socket_ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool) -> None:
-    ready = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    (loop.add_writer if write else loop.add_reader)(fd, wake)
-    try:
-        await ready
-    finally:
-        (loop.remove_writer if write else loop.remove_reader)(fd)
