@@ -7,6 +7,9 @@
   record + send, in a subprocess with its sending processes) in messages/s, divided by the mean
   of the two ceilings around it (target >= 0.6). Subscribers have 1-3 of 15 topics, popular
   ones far more often, some weighted or with an exclusion;
+- transport_ratio: digest's SmtpPool alone (the same size, its own SMTP session: pipelined
+  commands, replies read by a bare protocol) sending the same N messages, in messages/s over
+  the ceilings measured around it; transport_msgs_s is its rate;
 - peak_mb: peak RSS at N subscribers of the run plus its sending processes (the largest one
   counted once per process) (target < 500); peak_mb_quarter at N/4 shows whether it grows;
 - email_build_vs_stdlib: one whole email (render + MIME bytes) built by digest.render.mime against
@@ -50,9 +53,10 @@ sys.path.insert(0, str(ROOT))
 from peak_memory import run_measured  # noqa: E402
 
 from digest import pipeline  # noqa: E402
-from digest.config import Settings  # noqa: E402
+from digest.config import Settings, SmtpTarget  # noqa: E402
 from digest.deliver import send_processes  # noqa: E402
-from digest.models import Digest, Pick, Topic  # noqa: E402
+from digest.deliver.transport import SmtpPool  # noqa: E402
+from digest.models import Digest, OutgoingMessage, Pick, Topic  # noqa: E402
 from digest.render.compose import compose_digest  # noqa: E402
 from digest.render.mime import PartTemplate, _normalise_body, _part, build_message  # noqa: E402
 from digest.render.mime_stdlib import build_message_stdlib  # noqa: E402
@@ -149,6 +153,38 @@ async def bare_pool(port: int, messages: list[tuple[str, bytes]], size: int) -> 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(size)))
     return time.perf_counter() - start
+
+
+async def digest_pool(port: int, messages: list[tuple[str, bytes]], size: int) -> float:
+    """Seconds for digest's own SmtpPool of ``size`` connections to send every message."""
+    outgoing = [
+        OutgoingMessage("papers@bench.example", rcpt, f"<bench.{n}@bench.example>", data)
+        for n, (rcpt, data) in enumerate(messages)
+    ]
+    start = time.perf_counter()
+    async with SmtpPool(SmtpTarget(f"smtp://127.0.0.1:{port}?timeout=30"), size=size) as pool:
+        await pool.send_many(outgoing)
+    return time.perf_counter() - start
+
+
+def ceiling(port: int, messages: list[tuple[str, bytes]], size: int) -> float:
+    """The bare aiosmtplib pool's rate in messages/s, which every ratio is divided by."""
+    return len(messages) / asyncio.run(bare_pool(port, messages, size))
+
+
+def transport_figures(
+    port: int, messages: list[tuple[str, bytes]], size: int, ceilings: list[float]
+) -> dict[str, float]:
+    """digest's pool alone, against the ceilings measured just before and after it (added to
+    ``ceilings``)."""
+    before = ceiling(port, messages, size)
+    rate = len(messages) / asyncio.run(digest_pool(port, messages, size))
+    after = ceiling(port, messages, size)
+    ceilings += [before, after]
+    return {
+        "transport_msgs_s": round(rate, 1),
+        "transport_ratio": round(rate / ((before + after) / 2), 3),
+    }
 
 
 def settings_for(database_url: str, folder: Path, port: int | None) -> Settings:
@@ -338,20 +374,18 @@ def main() -> None:
         result["email_build_vs_stdlib"] = round(stdlib_ms / fast_ms, 2)
         result.update(part_encoding(service, sample_digest(service)))
         messages = [(f"reader{n}@bench.example", sample) for n in range(count)]
-
-        def ceiling() -> float:
-            return count / asyncio.run(bare_pool(port, messages, args.pool))
-
         result["message_kb"] = round(len(sample) / 1024, 1)
+        ceilings: list[float] = []
+        result.update(transport_figures(port, messages, args.pool, ceilings))
         _, quarter_peak = timed_run(quarter_url, folder, port, args.pool, max(count // 4, 1))
         sqlite_url = f"sqlite:///{folder / 'full.db'}"
         populate(sqlite_url, folder, count)
         # The machine's speed drifts over minutes: each run is compared with the ceiling
         # measured just before and just after it.
-        before = ceiling()
+        before = ceiling(port, messages, args.pool)
         seconds, peak = timed_run(sqlite_url, folder, port, args.pool, count)
-        after = ceiling()
-        ceilings = [before, after]
+        after = ceiling(port, messages, args.pool)
+        ceilings += [before, after]
         result["sqlite_msgs_s"] = round(count / seconds, 1)
         result["sqlite_ratio"] = round(count / seconds / ((before + after) / 2), 3)
         result["peak_mb"] = round(peak, 1)
@@ -361,9 +395,9 @@ def main() -> None:
                 result["postgres_ratio"] = None
             else:
                 populate(postgres_url, folder, count)
-                before = ceiling()
+                before = ceiling(port, messages, args.pool)
                 seconds, peak = timed_run(postgres_url, folder, port, args.pool, count)
-                after = ceiling()
+                after = ceiling(port, messages, args.pool)
                 ceilings += [before, after]
                 result["postgres_msgs_s"] = round(count / seconds, 1)
                 result["postgres_ratio"] = round(count / seconds / ((before + after) / 2), 3)
