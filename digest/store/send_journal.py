@@ -9,8 +9,11 @@ the columns' own bind processors, so the rows read back exactly as if the ORM wr
 On PostgreSQL the commit waits for the server's disk, so it goes over an asyncio connection of
 psycopg's: the other SMTP connections keep working meanwhile, and the marks of messages that
 reach DATA while a commit is under way share the next one (group commit). It is one prepared
-statement through psycopg's public API (a reused cursor, lists adapted as arrays, psycopg's own
-waiting).
+statement through psycopg's public API: a reused cursor, the lists adapted as arrays, psycopg's
+own waiting. Raw libpq calls with hand-escaped array literals took 151 µs of client CPU per
+commit against 238 µs here, but bench/deliver.py's ``postgres_ratio`` did not tell them apart
+(medians 0.279 and 0.274 over 8 interleaved runs of 5000, each ranging 0.20-0.38), so the
+public API it is.
 """
 
 from __future__ import annotations

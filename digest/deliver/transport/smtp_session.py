@@ -1,11 +1,20 @@
 """One SMTP connection once it is open: commands written together, replies read in order.
 
-aiosmtplib opens the connection (TLS or STARTTLS, EHLO, AUTH); then the transport is handed to
+aiosmtplib opens the connection (TLS or STARTTLS, EHLO, AUTH); then its transport is handed to
 the small protocol here. aiosmtplib reads each reply under a lock, with a regular expression per
-argument and a timeout wrapper, which cost about 0.4 ms of CPU per message against the 0.06 ms a
-bare protocol needs, and it cannot read the replies of commands written together. A server that
-offers PIPELINING (RFC 2920) gets MAIL, RCPT and DATA in one write, so a message costs two round
-trips instead of four.
+argument and a timeout wrapper, and cannot read the replies of commands written together. A
+server that offers PIPELINING (RFC 2920) gets MAIL, RCPT and DATA in one write, so a message
+costs two round trips instead of four.
+
+What it buys: bench/deliver.py's ``transport_ratio`` (digest's pool alone over a pool of
+aiosmtplib's own ``sendmail``) was 2.3 with this session and 1.7 with the same pool reading
+replies through aiosmtplib's ``execute_command``/``read_response``; ``sqlite_ratio`` 0.40-0.42
+against 0.29-0.34 (medians of two sets of interleaved runs, 5000 messages to smtp-sink, on a
+shared 2-core machine). Client CPU per message alone: 83 µs here, 126 µs through aiosmtplib's
+commands, 407 µs through its ``sendmail``. What it relies on beyond aiosmtplib's documented API:
+the ``SMTP.transport`` attribute is the connection's (TLS) transport and its protocol reads the
+replies, and ``SMTP.close()`` closes it; pyproject.toml pins aiosmtplib below its next minor and
+tests/integration/test_library_contracts.py checks these.
 """
 
 from __future__ import annotations
