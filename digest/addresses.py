@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -24,5 +26,22 @@ def normalize_email(address: str) -> str:
 
 
 def email_hash(address: str) -> str:
-    """Stable hash of an address; lets the suppression list outlive the address itself."""
+    """Bare SHA-256 of an address: what links carry, and what old suppression rows hold.
+
+    Anyone can compute it for a guessed address, so new suppression rows use
+    :func:`keyed_email_hash` instead.
+    """
     return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def suppression_key(secret: str) -> bytes:
+    """The key the suppression list is hashed with, derived from the service's secret so the
+    secret itself is never used for two purposes."""
+    return hmac.digest(secret.encode(), b"digest.suppression", "sha256")
+
+
+def keyed_email_hash(address: str, key: bytes) -> str:
+    """HMAC-SHA256 of an address: a leaked table does not say whether a guessed address was
+    ever ours, unless the key (kept outside the database when configured) leaks too."""
+    return hmac.digest(key, address.strip().lower().encode(), "sha256").hex()

@@ -29,7 +29,8 @@ class Service:
 
     @classmethod
     def open(cls, settings: Settings, *, check_schema: bool = True) -> Service:
-        service = cls(settings=settings, db=Database(settings.database_url))
+        database = Database(settings.database_url, secret_key=settings.secret_key)
+        service = cls(settings=settings, db=database)
         if check_schema:
             service.db.require_current_schema()
             # Read (or create) the signing key now, never from inside another write transaction.

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from digest.addresses import email_hash
 from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.render.compose import Composer, DigestRenders, compose_digest
-from digest.store import deliveries, editions, papers, subscribers
+from digest.store import deliveries, editions, papers, subscribers, suppressions
 from digest.store.db import Database
 from digest.store.deliveries import ClaimedDelivery
 from digest.store.editions import StoredPick
 from digest.store.schema import Delivery
+from digest.store.suppressions import SuppressionList
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ClaimedBatch:
     items: dict[int, list[StoredPick]]
     papers: dict[int, Paper]
     subscribers: dict[int, Subscriber]
-    suppressed: frozenset[str]
+    suppressed: SuppressionList
 
 
 class RunReads:
@@ -64,7 +64,7 @@ def load_claimed(db: Database, claimed: Sequence[ClaimedDelivery], reads: RunRea
             subscribers=subscribers.subscribers_by_ids(
                 session, [row.subscriber_id for row in claimed]
             ),
-            suppressed=frozenset(subscribers.suppressed_hashes(session)),
+            suppressed=suppressions.suppression_list(session),
         )
 
 
@@ -83,7 +83,7 @@ def compose_row(
     if (
         subscriber is None
         or subscriber.state != "confirmed"
-        or email_hash(subscriber.email) in batch.suppressed
+        or subscriber.email in batch.suppressed
     ):
         return None
     digest = digest_of(row, subscriber, batch.items[row.id], batch.papers)

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from digest import rank
-from digest.addresses import email_hash
 from digest.models import (
     Digest,
     Profile,
@@ -17,7 +16,7 @@ from digest.models import (
 from digest.pipeline.digests import RankingContext, assemble_digest, ranking_context
 from digest.render.compose import digest_message_id
 from digest.service import Service
-from digest.store import deliveries, planning, subscribers
+from digest.store import deliveries, planning, subscribers, suppressions
 from digest.store.editions import EditionKey, sent_paper_ids
 from digest.store.seeds import seed_papers
 
@@ -59,7 +58,7 @@ def plan_digests(
             targets = [subscribers.to_subscriber(subscribers.get_row(session, only))]
         ids = planning.confirmed_subscriber_ids(session) if targets is None else []
         have = deliveries.dates_with_delivery(session, date)
-        suppressed = subscribers.suppressed_hashes(session)
+        suppressed = suppressions.suppression_list(session)
     context = ranking_context(service, date, window_days)
     editions: dict[EditionKey, int] = {}  # picks recorded so far, shared across chunks
     count = len(targets if targets is not None else ids)
@@ -75,7 +74,7 @@ def plan_digests(
         for subscriber in chunk:
             if subscriber.id in have:
                 report.already_had += 1
-            elif subscriber.state == "confirmed" and email_hash(subscriber.email) not in suppressed:
+            elif subscriber.state == "confirmed" and subscriber.email not in suppressed:
                 eligible.append(subscriber)
         _plan_chunk(service, context, eligible, report, editions, now=now, dry_run=dry_run)
     return report

@@ -66,10 +66,20 @@ def one_of(session: Session, column: Any, ids: Collection[int]) -> ColumnElement
     return column.in_(ids)
 
 
-class Database:
-    """One engine and its sessions; the URL decides SQLite or PostgreSQL."""
+def new_secret_key() -> str:
+    """A fresh secret for a database that has none configured."""
+    return secrets.token_urlsafe(48)
 
-    def __init__(self, url: str) -> None:
+
+class Database:
+    """One engine and its sessions; the URL decides SQLite or PostgreSQL.
+
+    ``secret_key`` is the configured secret (DIGEST_SECRET_KEY), if any: the suppression list
+    is hashed with it, so every session carries it (``session.info["secret_key"]``); without
+    one, the key kept in the database is used, as for signed links.
+    """
+
+    def __init__(self, url: str, *, secret_key: str | None = None) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -80,7 +90,9 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         elif self.engine.dialect.name == "postgresql":
             event.listen(self.engine, "connect", _postgresql_session)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={"secret_key": secret_key}
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -192,7 +204,7 @@ class Database:
             with self.session() as session:
                 row = session.get(KeyValue, "secret_key")
                 if row is None:
-                    row = KeyValue(key="secret_key", value=secrets.token_urlsafe(48))
+                    row = KeyValue(key="secret_key", value=new_secret_key())
                     session.add(row)
                 return row.value
         except IntegrityError:

@@ -112,7 +112,11 @@ class Sighting(Base):
 
 
 class SubscriberRow(Base):
+    """A subscriber. Ids are never reused (AUTOINCREMENT on SQLite), so a link signed for a
+    deleted subscriber cannot open the account of a later one."""
+
     __tablename__ = "subscribers"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     state: Mapped[str] = mapped_column(String(20), default="unconfirmed")
@@ -129,13 +133,20 @@ class SubscriberRow(Base):
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
     soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    # In every feed link; "new feed link" on the manage page bumps it, and old links stop.
+    feed_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Suppression(Base):
-    """Addresses never to mail, kept as a hash so a deleted subscriber leaves no address behind."""
+    """Addresses never to mail, kept as a hash so a deleted subscriber leaves no address behind.
+
+    ``scheme`` is "hmac" (keyed with the service's secret) for every new row; "sha256" rows
+    are from before, when the hash was bare, and are still honoured.
+    """
 
     __tablename__ = "suppressions"
     email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(10), default="hmac", server_default="sha256")
     reason: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 

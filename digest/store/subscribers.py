@@ -12,14 +12,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from digest.addresses import email_hash, normalize_email
+from digest.addresses import normalize_email
 from digest.errors import NotFound
 from digest.models import Profile, Subscriber, Topic
 from digest.store.db import one_of
-from digest.store.schema import SubscriberRow, Suppression
+from digest.store.schema import SubscriberRow
+from digest.store.suppressions import lift, suppress
 
 SCHEDULE_FIELDS = ("timezone", "send_hour", "frequency", "weekday", "paused_until")
 CLEARABLE_FIELDS = ("paused_until",)  # None clears these; for the others None means "keep"
@@ -157,20 +158,10 @@ def set_state(
         row.consent_ip = consent_ip or row.consent_ip
         row.unsubscribed_at = None
         row.hard_bounces = 0
-        session.execute(delete(Suppression).where(Suppression.email_hash == email_hash(row.email)))
+        lift(session, row.email)
     elif state in ("unsubscribed", "suspended"):
         row.unsubscribed_at = now if state == "unsubscribed" else row.unsubscribed_at
         suppress(session, row.email, reason=state, now=now)
-
-
-def suppress(session: Session, email: str, *, reason: str, now: dt.datetime) -> None:
-    digest_of_address = email_hash(email)
-    if session.get(Suppression, digest_of_address) is None:
-        session.add(Suppression(email_hash=digest_of_address, reason=reason, created_at=now))
-
-
-def suppressed_hashes(session: Session) -> set[str]:
-    return set(session.scalars(select(Suppression.email_hash)))
 
 
 def remove_subscriber(session: Session, email: str, *, now: dt.datetime) -> None:
