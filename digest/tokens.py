@@ -2,6 +2,8 @@
 
 A token names the subscriber by id and by a hash of the address, so a link keeps working only
 for the address it was sent to, and a token minted for one purpose never opens another.
+A feed link never expires (a feed reader cannot follow a new email's links): it carries the
+subscriber's feed generation instead, and making a new one on the manage page ends the old.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from digest.addresses import email_hash
 from digest.models import Links, Subscriber
 
 DAY = 24 * 3600
-LIFETIMES: dict[str, int] = {
+LIFETIMES: dict[str, int | None] = {  # None: no expiry
     "confirm": 3 * DAY,
     "manage": 180 * DAY,
     "unsubscribe": 365 * DAY,
     "feedback": 90 * DAY,
     "archive": 365 * DAY,
+    "feed": None,
 }
 
 
@@ -35,6 +38,10 @@ class InvalidToken(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ExpiredToken(InvalidToken):
+    """A genuine link past its lifetime (a feed says so rather than just failing)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ class Signer:
         try:
             payload = serializer.loads(token, max_age=LIFETIMES[purpose])
         except SignatureExpired:
-            raise InvalidToken("this link has expired") from None
+            raise ExpiredToken("this link has expired") from None
         except BadSignature:
             raise InvalidToken("this link is not valid") from None
         extra = {k: v for k, v in payload.items() if k not in ("s", "h")}
@@ -121,6 +128,11 @@ class LinkBuilder:
 
     def confirm_url(self, subscriber_id: int, email: str) -> str:
         return f"{self.base_url}/confirm/{self.signer.sign('confirm', subscriber_id, email)}"
+
+    def feed_url(self, subscriber: Subscriber, generation: int) -> str:
+        """The Atom feed link carrying ``generation`` (the subscriber's current one)."""
+        token = self.signer.sign("feed", subscriber.id, subscriber.email, g=generation)
+        return f"{self.base_url}/archive/{token}/feed.atom"
 
     def tokens_for(self, subscriber: Subscriber) -> LinkTokens:
         signer, stamp = self.signer, self.signer.stamp(int(time.time()))

@@ -146,3 +146,46 @@ def archived_digest(
     """The papers of the digest delivered for ``date``, in email order; None when none was."""
     found = delivered_digest(session, subscriber_id, date)
     return list(found.picks) if found else None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One delivery as stored, whatever became of it, with its picks: for the data export."""
+
+    date: dt.date
+    kind: str
+    state: str
+    attempts: int
+    last_code: int | None
+    last_message: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    themes: tuple[str, ...]
+    picks: tuple[ArchivedPick, ...]
+
+
+def delivery_history(session: Session, subscriber_id: int) -> list[DeliveryRecord]:
+    """Every delivery of the subscriber, oldest first, failed and pending ones too."""
+    rows = list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.subscriber_id == subscriber_id)
+            .order_by(Delivery.digest_date, Delivery.id)
+        )
+    )
+    digests = _archived(session, rows)
+    return [
+        DeliveryRecord(
+            date=row.digest_date,
+            kind=row.kind,
+            state=row.state,
+            attempts=row.attempts,
+            last_code=row.last_code,
+            last_message=row.last_message,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            themes=digest.themes,
+            picks=digest.picks,
+        )
+        for row, digest in zip(rows, digests, strict=True)
+    ]

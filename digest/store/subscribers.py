@@ -232,3 +232,21 @@ def confirmed_with_pause(session: Session) -> list[tuple[Subscriber, dt.date | N
         select(SubscriberRow).where(SubscriberRow.state == "confirmed").order_by(SubscriberRow.id)
     )
     return [(to_subscriber(row), row.paused_until) for row in session.scalars(query)]
+
+
+def feed_generation(session: Session, subscriber_id: int) -> int | None:
+    """The generation current feed links must carry; None when there is no such subscriber."""
+    return session.scalar(
+        select(SubscriberRow.feed_generation).where(SubscriberRow.id == subscriber_id)
+    )
+
+
+def new_feed_generation(session: Session, subscriber_id: int, *, now: dt.datetime) -> int:
+    """End every feed link of the subscriber so far; returns the generation new ones carry."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        raise NotFound(f"no subscriber {subscriber_id}")
+    row.feed_generation += 1
+    row.updated_at = now
+    session.flush()
+    return row.feed_generation

@@ -1,10 +1,15 @@
 """A subscriber's past digests: the archive pages, "+N more" overflow, and their Atom feed.
 
-Everything sits behind the signed ``archive`` link from each email. A digest page shows the
-papers as they were recorded when the email was planned; the "+N more on <topic>" link of an
-email lands on it, so below the sent papers it lists the ones the cap left out, ranked again
-by :func:`digest.pipeline.digest_for` (the ranking that built the email) over that day's
-candidates, leaving out every paper the subscriber has already been sent.
+The pages sit behind the signed ``archive`` link from each email. The feed has its own link
+(``feed`` purpose, no expiry, ended by "New feed link" on the manage page); feeds added
+before that used the archive link, which keeps working until it expires or the subscriber
+makes a new feed link. A feed link that stopped working still answers with a one-entry feed
+saying where to get a new one, since a feed reader shows entries, not error pages.
+
+A digest page shows the papers as they were recorded when the email was planned; the
+"+N more on <topic>" link of an email lands on it, so below the sent papers it lists the ones
+the cap left out, ranked again by :func:`digest.pipeline.digest_for` (the ranking that built
+the email) over that day's candidates, leaving out every paper the subscriber has been sent.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from digest import pipeline
 from digest.models import Pick, Subscriber
 from digest.ops import due_times
 from digest.render.views import OTHER_TOPIC, PaperFacts, paper_facts
-from digest.store import archive
+from digest.store import archive, subscribers
+from digest.tokens import ExpiredToken, InvalidToken
 from digest.web.pages import error_page, page, verify_link, web
 
 OVERFLOW_SHOWN = 20
@@ -98,6 +104,7 @@ def show_archive(request: Request) -> Response:
     with ctx.service.db.session() as session:
         dates = archive.digest_dates(session, subscriber.id)
         digest = archive.delivered_digest(session, subscriber.id, day) if day else None
+        generation = subscribers.feed_generation(session, subscriber.id) or 0
     if day is not None and digest is None:
         return error_page(
             request, 404, "No digest that day", "We did not send you a digest for that date."
@@ -114,21 +121,77 @@ def show_archive(request: Request) -> Response:
         items=items,
         more=more,
         links=links,
-        feed_url=f"{ctx.service.links.base_url}/archive/{token}/feed.atom",
+        feed_url=ctx.service.links.feed_url(subscriber, generation),
     )
+
+
+def feed_url_for(request: Request, subscriber: Subscriber) -> str:
+    """The subscriber's current feed link (the manage and archive pages show it)."""
+    service = web(request).service
+    with service.db.session() as session:
+        generation = subscribers.feed_generation(session, subscriber.id) or 0
+    return service.links.feed_url(subscriber, generation)
+
+
+def _feed_reader(request: Request) -> Subscriber | Response:
+    """Whose feed the link in the path opens, or the notice feed saying why it no longer does.
+
+    A tampered link or one for another purpose is refused (400) like any other link.
+    """
+    ctx, token = web(request), request.path_params["token"]
+    try:
+        ctx.service.signer.verify("feed", token)
+        purpose = "feed"
+    except InvalidToken:
+        purpose = "archive"
+        try:
+            ctx.service.signer.verify(purpose, token)
+        except ExpiredToken:
+            return _notice_feed(request, "expired")
+        except InvalidToken:
+            pass  # verify_link refuses it with the reason
+    link = verify_link(request, purpose)
+    with ctx.service.db.session() as session:
+        generation = subscribers.feed_generation(session, link.subscriber.id)
+    if link.claims.extra.get("g", 0) != generation:  # an archive link: the feed of generation 0
+        return _notice_feed(request, "replaced")
+    return link.subscriber
+
+
+NOTICES = {
+    "expired": "This feed link has expired",
+    "replaced": "This feed link was replaced by a new one",
+}
+
+
+def _notice_feed(request: Request, reason: str) -> Response:
+    ctx = web(request)
+    settings = ctx.service.settings
+    body = ctx.templates.get_template("feed_notice.xml").render(
+        list_name=settings.list_name,
+        feed_id=f"tag:{settings.sender_domain},2026:digest/feed-notice",
+        notice_id=f"tag:{settings.sender_domain},2026:digest/feed-notice/{reason}",
+        title=NOTICES[reason],
+        home_url=ctx.service.links.base_url + "/",
+        updated=rfc3339(ctx.clock()),
+    )
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
 def atom_feed(request: Request) -> Response:
     """The subscriber's picks as an Atom feed, one entry per paper, newest digest first.
 
     Entry ids are tag URIs on the sender's domain, stable across token renewals, so a feed
-    reader never shows a paper twice because the link it polls has changed.
+    reader never shows a paper twice because the link it polls has changed. The archive
+    links inside are freshly signed: the feed's own token opens no page.
     """
-    link = verify_link(request, "archive")
-    token, subscriber, ctx = link.token, link.subscriber, web(request)
+    reader = _feed_reader(request)
+    if isinstance(reader, Response):
+        return reader
+    subscriber, ctx = reader, web(request)
     with ctx.service.db.session() as session:
         digests = archive.recent_digests(session, subscriber.id, limit=FEED_DIGESTS)
-    base = ctx.service.links.base_url
+    archive_url = ctx.service.links.for_subscriber(subscriber).archive
     entries = [
         {
             "id": f"tag:{ctx.service.settings.sender_domain},{d.date.isoformat()}:"
@@ -136,7 +199,7 @@ def atom_feed(request: Request) -> Response:
             "updated": rfc3339(d.sent_at),
             "item": item,
             "day": d.date,
-            "day_url": f"{base}/archive/{token}/{d.date.isoformat()}",
+            "day_url": f"{archive_url}/{d.date.isoformat()}",
         }
         for d in digests
         for item in (archive_item(p) for p in d.picks)
@@ -145,8 +208,8 @@ def atom_feed(request: Request) -> Response:
     body = ctx.templates.get_template("feed.xml").render(
         list_name=ctx.service.settings.list_name,
         feed_id=f"tag:{ctx.service.settings.sender_domain},2026:digest/{subscriber.id}",
-        self_url=f"{base}/archive/{token}/feed.atom",
-        archive_url=f"{base}/archive/{token}",
+        self_url=f"{ctx.service.links.base_url}/archive/{request.path_params['token']}/feed.atom",
+        archive_url=archive_url,
         updated=rfc3339(updated),
         entries=entries,
     )

@@ -1,4 +1,5 @@
-"""The manage page behind a signed link: edit the profile, preview the next digest, export, delete.
+"""The manage page behind a signed link: edit the profile, preview the next digest, export,
+replace the feed link, delete.
 
 The preview is :func:`digest.pipeline.preview`, the same ranking the email uses.
 """
@@ -20,7 +21,8 @@ from digest import pipeline
 from digest.models import Digest, Subscriber
 from digest.profiles import WEEKDAYS
 from digest.render.views import group_picks
-from digest.store import feedback, papers, subscribers
+from digest.store import archive, feedback, papers, subscribers
+from digest.web.archive import feed_url_for
 from digest.web.forms import FormError, parse_manage_form, topic_lines
 from digest.web.mail import send_in_background
 from digest.web.pages import SignedLink, form_post, page, subscriber_ref, verify_link, web
@@ -65,6 +67,7 @@ def _manage_page(
     saved: bool = False,
 ) -> Response:
     service = web(request).service
+    feed_url = feed_url_for(request, subscriber)
     links = service.links.for_subscriber(subscriber)
     digest, day = _preview(request, subscriber)
     return page(
@@ -76,7 +79,9 @@ def _manage_page(
         values=values,
         error=error,
         saved=saved,
+        new_feed=request.query_params.get("feed") == "new",
         links=links,
+        feed_url=feed_url,
         preview_day=day,
         preview_groups=group_picks(digest, links),
         preview_count=len(digest.picks),
@@ -134,7 +139,8 @@ def _preferences_changed_email(request: Request, subscriber: Subscriber) -> Back
 
 
 def export(request: Request) -> Response:
-    """Everything stored about the subscriber, as a JSON download."""
+    """Everything stored about the subscriber, as a JSON download: the profile, feedback, and
+    every delivery (sent or not) with the papers it carried and why they were picked."""
     subscriber = verify_link(request, "manage").subscriber
     with web(request).service.db.session() as session:
         data = subscribers.subscriber_json(subscribers.get_row(session, subscriber.email))
@@ -142,10 +148,47 @@ def export(request: Request) -> Response:
             {"paper_id": paper_id, "direction": direction}
             for paper_id, direction in sorted(feedback.feedback_for(session, subscriber.id).items())
         ]
+        history = archive.delivery_history(session, subscriber.id)
+    data["deliveries"] = [delivery_json(record) for record in history]
     return JSONResponse(
         data,
         headers={"content-disposition": 'attachment; filename="my-digest-data.json"'},
     )
+
+
+def delivery_json(record: archive.DeliveryRecord) -> dict[str, Any]:
+    return {
+        "date": record.date.isoformat(),
+        "kind": record.kind,
+        "state": record.state,
+        "attempts": record.attempts,
+        "last_code": record.last_code,
+        "last_message": record.last_message,
+        "created_at": record.created_at.isoformat(),
+        "sent_at": record.sent_at.isoformat() if record.sent_at else None,
+        "themes": list(record.themes),
+        "picks": [
+            {
+                "position": pick.position,
+                "paper_id": pick.paper.id,
+                "title": pick.paper.title,
+                "url": pick.paper.url,
+                "topic": pick.topic,
+                "score": pick.score,
+                "reasons": list(pick.reasons),
+            }
+            for pick in record.picks
+        ],
+    }
+
+
+def _new_feed_link(request: Request, link: SignedLink, form: FormData) -> Response:
+    """Ends every feed link so far (a leaked one, say); the manage page shows the new one."""
+    ctx = web(request)
+    with ctx.service.db.session() as session:
+        subscribers.new_feed_generation(session, link.subscriber.id, now=ctx.clock())
+    log.info("%s made a new feed link", subscriber_ref(link.subscriber))
+    return RedirectResponse(f"/manage/{link.token}?feed=new#your-data", status_code=303)
 
 
 def ask_delete(request: Request) -> Response:
@@ -168,6 +211,9 @@ routes = [
     Route("/manage/{token}", show_manage, methods=["GET", "HEAD"]),
     Route("/manage/{token}", form_post("manage", _manage_link, _save_manage), methods=["POST"]),
     Route("/manage/{token}/export.json", export, methods=["GET"]),
+    Route(
+        "/manage/{token}/feed", form_post("manage", _manage_link, _new_feed_link), methods=["POST"]
+    ),
     Route("/manage/{token}/delete", ask_delete, methods=["GET", "HEAD"]),
     Route("/manage/{token}/delete", form_post("delete", _manage_link, _delete), methods=["POST"]),
 ]
