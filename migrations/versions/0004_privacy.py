@@ -12,7 +12,9 @@ Create Date: 2026-12-03 07:45:00
   (PostgreSQL's serial sequence never hands an id out twice.) The rebuild keeps every row and
   id; env.py turns foreign keys off for it, so the drop does not cascade.
 
-Downgrade drops the two columns; SQLite's subscribers table keeps AUTOINCREMENT (harmless).
+Downgrade keeps both columns and AUTOINCREMENT: the older code ignores them, and the scheme
+column's default marks the rows it writes as bare SHA-256, which they are. Dropping it would
+leave the keyed rows indistinguishable from bare ones on the way back up, and never matched.
 """
 
 from collections.abc import Sequence
@@ -26,10 +28,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _has_column(table: str, column: str) -> bool:
+    return column in {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("suppressions") as batch_op:
-        batch_op.add_column(
-            sa.Column("scheme", sa.String(length=10), nullable=False, server_default="sha256")
+    if not _has_column("suppressions", "scheme"):
+        op.add_column(
+            "suppressions",
+            sa.Column("scheme", sa.String(length=10), nullable=False, server_default="sha256"),
         )
     sqlite = op.get_bind().dialect.name == "sqlite"
     with op.batch_alter_table(
@@ -37,14 +44,12 @@ def upgrade() -> None:
         recreate="always" if sqlite else "auto",
         table_kwargs={"sqlite_autoincrement": True},
     ) as batch_op:
-        batch_op.add_column(
-            sa.Column("feed_generation", sa.Integer(), nullable=False, server_default="0")
-        )
+        if not _has_column("subscribers", "feed_generation"):
+            batch_op.add_column(
+                sa.Column("feed_generation", sa.Integer(), nullable=False, server_default="0")
+            )
     # Copying the rows into the rebuilt table sets its sequence to the largest id so far.
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscribers") as batch_op:
-        batch_op.drop_column("feed_generation")
-    with op.batch_alter_table("suppressions") as batch_op:
-        batch_op.drop_column("scheme")
+    """Nothing to undo (see above)."""
