@@ -69,6 +69,7 @@ def deliver_due(
     recover: bool = True,
     more_coming: Callable[[], bool] | None = None,
     share: tuple[int, int] | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> DeliveryReport:
     """Send every due delivery (or one subscriber's); returns what happened to them.
 
@@ -77,12 +78,15 @@ def deliver_due(
     ending. ``recover=False`` leaves abandoned claims to the caller (see
     :func:`recover_abandoned`). ``share`` (k, n): this is process k of n sending together; it
     takes rows of its own share of the editions first (see deliveries.claim_due), so each
-    edition is mostly rendered by one process, then any due row.
+    edition is mostly rendered by one process, then any due row. Once ``stopped`` says True
+    no further message is started; those already handed to the transport finish and are
+    recorded, and rows claimed but not started are settled by the next run, as after a crash.
     """
     report = DeliveryReport(outbox=parts.outbox)
     if recover:
         recover_abandoned(parts, now, report)
     run = _SendRun(parts, now, report, subscriber_id=subscriber_id, batch_size=batch_size)
+    run.stopped = stopped
     asyncio.run(run.send_all(more_coming, share))
     return report
 
@@ -127,6 +131,7 @@ class _SendRun:
         self.unmarked: set[str] = set()
         self.journal = SendJournal(parts.db.engine, marks_coming=self.unmarked.__len__)
         self.renders = DigestRenders(parts.composer)
+        self.stopped: Callable[[], bool] = lambda: False
         self.reads = RunReads()
 
     async def send_all(
@@ -172,7 +177,7 @@ class _SendRun:
         self, more_coming: Callable[[], bool] | None, share: tuple[int, int] | None
     ) -> AsyncIterator[OutgoingMessage]:
         """Claimed rows as messages, batch after batch, until nothing is due (or coming)."""
-        while True:
+        while not self.stopped():
             waiting = more_coming is not None and more_coming()  # asked before the claim, so
             claimed = self.claim(share) if share else []  # rows recorded before "no more" are seen
             claimed = claimed or self.claim(None)
@@ -182,6 +187,8 @@ class _SendRun:
                 await asyncio.sleep(POLL_INTERVAL)
                 continue
             for row, message in self.composed(claimed):
+                if self.stopped():
+                    return
                 self.in_flight[message.message_id] = row
                 self.unmarked.add(message.message_id)
                 yield message

@@ -10,9 +10,11 @@ the editions first, so a digest is mostly rendered in one process rather than in
 A worker is a fresh interpreter (``python -m digest.deliver.send_processes``), not a multiprocessing
 child, so it works whatever program embeds the pipeline. Its job (settings, clock, share, and the
 entry point's function that builds its :class:`DeliveryParts` from those settings, pickled by
-name) arrives pickled on stdin; the end of stdin means "planning is over" (or the parent died);
-its report goes back pickled on stdout. Claims a killed worker leaves behind are settled by the
-next run, as for any crash.
+name) arrives pickled on stdin, then the line ``planning over``. If the parent dies (stdin
+ends without that line, or the worker is adopted by another process), the worker stops: it
+starts no further message, lets those in flight finish and be recorded, and exits, so a killed
+`digest run` leaves nothing sending behind it. Its report goes back pickled on stdout. Claims a
+dead worker leaves behind are settled by the next run, as for any crash.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from digest.deliver.outcomes import DeliveryReport
 from digest.deliver.send_loop import DeliveryParts, deliver_due, recover_abandoned
 from digest.errors import DigestError
 
+PLANNING_OVER = b"planning over\n"  # after the job on a worker's stdin; EOF alone: parent died
 PARALLEL_FROM = 1000  # recipients; below this a new interpreter (about a second) is not worth it
 MAX_AUTO_PROCESSES = 4
 
@@ -120,6 +123,7 @@ def _collect(workers: Sequence[subprocess.Popen[bytes]], report: DeliveryReport)
     for worker in workers:
         assert worker.stdin is not None
         with contextlib.suppress(BrokenPipeError):
+            worker.stdin.write(PLANNING_OVER)
             worker.stdin.close()
     failures = []
     for number, worker in enumerate(workers):
@@ -141,10 +145,17 @@ def _collect(workers: Sequence[subprocess.Popen[bytes]], report: DeliveryReport)
 def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """A delivery process: send until stdin ends and nothing due is left, then report."""
     job: WorkerJob = pickle.load(stdin)
-    planning_over = threading.Event()
+    parent = os.getppid()
+    planning_over, parent_gone = threading.Event(), threading.Event()
+
+    def stopped() -> bool:  # a dead parent's children are adopted: the parent id changes
+        if not parent_gone.is_set() and os.getppid() != parent:
+            parent_gone.set()
+        return parent_gone.is_set()
 
     def wait_for_end_of_input() -> None:
-        stdin.read()
+        if stdin.read() != PLANNING_OVER:
+            parent_gone.set()
         planning_over.set()
 
     threading.Thread(target=wait_for_end_of_input, daemon=True).start()
@@ -154,7 +165,10 @@ def work(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         recover=False,
         more_coming=lambda: not planning_over.is_set(),
         share=job.share,
+        stopped=stopped,
     )
+    if parent_gone.is_set():
+        sys.exit("delivery process: the run that started it is gone; stopped")
     stdout.write(pickle.dumps(report))
     stdout.flush()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,16 +17,12 @@ from typing import Any
 from sqlalchemy import Connection, Update, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from digest.store.claimants import claim_is_dead, worker_id
 from digest.store.schema import Delivery, SubscriberRow
 
 OPEN_STATES = ("pending", "deferred")
 # A paper counts as sent to a subscriber unless its delivery failed for good.
 HOLDS_PAPERS = ("pending", "sending", "sent", "deferred", "ambiguous")
-
-
-def worker_id() -> str:
-    """host:pid, so recovery can tell a claim of a live process on this host from a dead one."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def dates_with_delivery(session: Session, date: dt.date) -> set[int]:
@@ -43,7 +38,7 @@ def recover_abandoned(
     host = socket.gethostname()
     counts = {"ambiguous": 0, "pending": 0}
     for row in session.scalars(select(Delivery).where(Delivery.state == "sending")):
-        if not _claim_is_dead(row, host, now, stale_after):
+        if not claim_is_dead(row, host, now, stale_after):
             continue
         if row.data_started_at is not None:
             row.state = "ambiguous"
@@ -55,21 +50,6 @@ def recover_abandoned(
         row.claimed_by = None
         row.updated_at = now
     return counts
-
-
-def _claim_is_dead(row: Delivery, host: str, now: dt.datetime, stale_after: dt.timedelta) -> bool:
-    claimed_host, _, pid = (row.claimed_by or "").rpartition(":")
-    if claimed_host == host and pid.isdigit():
-        if int(pid) == os.getpid():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    return row.claimed_at is None or now - row.claimed_at > stale_after
 
 
 @dataclass(frozen=True, slots=True)
