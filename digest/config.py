@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -58,6 +59,13 @@ class Settings(BaseSettings):
     user_agent_contact: str = "digest@localhost"
     # What `digest sources seed` adds to a database without sources (a fresh deployment).
     sources: str = "arxiv:cs.CL+cs.LG+cs.AI, hf:daily"
+    # The web behind a reverse proxy: peers whose X-Forwarded-For is believed (addresses or
+    # networks, comma-separated). /metrics needs the bearer token when one is set.
+    trusted_proxies: str = "127.0.0.1, ::1"
+    metrics_token: str | None = None
+    # Site-wide sign-ups per hour, and ranking pages (topics, trending) per client per minute.
+    signups_per_hour: int = Field(100, ge=1)
+    ranked_pages_per_minute: int = Field(30, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -94,6 +102,24 @@ class Settings(BaseSettings):
             )
         return value or None
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in _comma_list(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _usable_token(cls, value: str | None) -> str | None:
+        """The token travels in a header: one line, and long enough not to be guessed."""
+        if value and (len(value.strip()) < 16 or any(ch in value for ch in "\r\n\x00")):
+            raise ValueError("must be one line of at least 16 characters")
+        return value.strip() if value else None
+
     @field_validator("base_url")
     @classmethod
     def _absolute_base(cls, value: str) -> str:
@@ -111,8 +137,18 @@ class Settings(BaseSettings):
         return [part.strip() for part in self.sources.split(",") if part.strip()]
 
     @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(p, strict=False) for p in _comma_list(self.trusted_proxies)
+        )
+
+    @property
     def sender_domain(self) -> str:
         return self.from_.rpartition("@")[2].strip("> ") or "localhost"
+
+
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings() -> Settings:

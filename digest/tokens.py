@@ -49,6 +49,7 @@ class TokenClaims:
     subscriber_id: int
     email_hash: str
     extra: dict[str, Any]
+    issued_at: dt.datetime | None = None  # when it was signed (whole seconds, UTC)
 
 
 def _b64(data: bytes) -> bytes:
@@ -99,13 +100,20 @@ class Signer:
     def verify(self, purpose: str, token: str) -> TokenClaims:
         serializer = self._serializers[purpose]
         try:
-            payload = serializer.loads(token, max_age=LIFETIMES[purpose])
+            payload, issued_at = serializer.loads(
+                token, max_age=LIFETIMES[purpose], return_timestamp=True
+            )
         except SignatureExpired:
             raise ExpiredToken("this link has expired") from None
         except BadSignature:
             raise InvalidToken("this link is not valid") from None
         extra = {k: v for k, v in payload.items() if k not in ("s", "h")}
-        return TokenClaims(subscriber_id=int(payload["s"]), email_hash=payload["h"], extra=extra)
+        return TokenClaims(
+            subscriber_id=int(payload["s"]),
+            email_hash=payload["h"],
+            extra=extra,
+            issued_at=issued_at,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """create_app(service) → the Starlette app: routes by page, security on every response.
 
-Handlers call the same store and pipeline functions as the CLI; the app holds no state of
-its own beyond the rate-limit counters (in memory, per process).
+Handlers call the same store and pipeline functions as the CLI. The rate-limit counters are
+in the database, shared by every replica; the app holds only its ranking caches.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from digest.config import Settings
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
 from digest.web import archive, health, home, links, manage, subscribe, topics, unsubscribe
+from digest.web.clients import ClientAddressMiddleware
+from digest.web.limits import Limiter, RateLimits
 from digest.web.pages import (
     MAX_FORM_BYTES,
     FormTooLarge,
@@ -31,12 +34,8 @@ from digest.web.pages import (
     template_environment,
     web,
 )
-from digest.web.security import (
-    CsrfTokens,
-    RateLimits,
-    SecurityHeadersMiddleware,
-    security_headers,
-)
+from digest.web.ranked import RankingBusy, Rankings, busy_page
+from digest.web.security import CsrfTokens, SecurityHeadersMiddleware, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +87,12 @@ ROUTES = [
 ]
 
 
+def limits_from(settings: Settings) -> RateLimits:
+    return RateLimits(
+        overall=settings.signups_per_hour, ranked_per_minute=settings.ranked_pages_per_minute
+    )
+
+
 def create_app(
     service: Service,
     *,
@@ -95,17 +100,23 @@ def create_app(
     limits: RateLimits | None = None,
 ) -> Starlette:
     """The web app for ``service``; ``clock`` and ``limits`` are for tests and tuning."""
+    settings = service.settings
     folder = templates_dir() / "web"
     css = (folder / "style.css").read_text("utf-8")
-    https = service.settings.base_url.startswith("https://")
+    https = settings.base_url.startswith("https://")
+    secret = settings.secret_key or service.db.secret_key()
     app = Starlette(
         debug=False,
         routes=ROUTES,
-        middleware=[Middleware(SecurityHeadersMiddleware, headers=security_headers(https))],
+        middleware=[
+            Middleware(ClientAddressMiddleware, trusted=settings.trusted_proxy_networks),
+            Middleware(SecurityHeadersMiddleware, headers=security_headers(https)),
+        ],
         exception_handlers={
             HTTPException: not_found,
             LinkRejected: rejected,
             FormTooLarge: too_large,
+            RankingBusy: busy_page,
             500: server_error,
         },
         max_body_size=MAX_FORM_BYTES,
@@ -114,8 +125,9 @@ def create_app(
     app.state.web = WebContext(
         service=service,
         templates=template_environment(folder),
-        csrf=CsrfTokens(service.settings.secret_key or service.db.secret_key()),
-        limits=limits or RateLimits(),
+        csrf=CsrfTokens(secret),
+        limits=Limiter(limits or limits_from(settings), service.db, secret, clock),
+        rankings=Rankings(),
         clock=clock,
         https=https,
         css_version=css_version(css),

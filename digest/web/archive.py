@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +29,7 @@ from digest.render.views import OTHER_TOPIC, PaperFacts, paper_facts
 from digest.store import archive, subscribers
 from digest.tokens import ExpiredToken, InvalidToken
 from digest.web.pages import error_page, page, verify_link, web
+from digest.web.ranked import personal, ranking_context
 
 OVERFLOW_SHOWN = 20
 FEED_DIGESTS = 20
@@ -68,7 +70,7 @@ def overflow_groups(
         return []
     ctx = web(request)
     window = due_times.window_days_for(subscriber, ctx.service.settings.window_days)
-    context = pipeline.ranking_context(ctx.service, digest.date, window)
+    context = ranking_context(request, digest.date, window)
     _, picks = pipeline.digest_for(ctx.service, context, subscriber, now=ctx.clock())
     groups = []
     for topic, promised in digest.overflow:
@@ -110,7 +112,11 @@ def show_archive(request: Request) -> Response:
             request, 404, "No digest that day", "We did not send you a digest for that date."
         )
     items = [archive_item(p) for p in digest.picks] if digest else []
-    more = overflow_groups(request, subscriber, digest) if digest else []
+    more: list[OverflowGroup] | Response = []
+    if digest and digest.overflow:
+        more = personal(request, partial(overflow_groups, request, subscriber, digest))
+    if isinstance(more, Response):
+        return more
     links = ctx.service.links.for_subscriber(subscriber)
     return page(
         request,

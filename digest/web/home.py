@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +16,7 @@ from digest.models import Paper, TrendSignal
 from digest.render.text import excerpt, safe_url, shorten_authors
 from digest.store import archive, papers
 from digest.web.pages import page, web
+from digest.web.ranked import ranked
 from digest.web.themes import suggest_themes
 
 SHOWN = 30
@@ -70,18 +72,31 @@ def paper_card(paper: Paper, signal: TrendSignal | None, reasons: Sequence[str] 
     )
 
 
+EARLIEST_DAY = dt.date(1990, 1, 1)
+LATEST_DAY = dt.date(2999, 12, 31)  # far from date.max: the window's arithmetic stays in range
+
+
 def _parse_day(text: str | None) -> dt.date | None:
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text.strip()[:10])
+        day = dt.date.fromisoformat(text.strip()[:10])
     except ValueError:
         return None
+    return day if EARLIEST_DAY <= day <= LATEST_DAY else None
 
 
-def _trending(request: Request, day: dt.date) -> tuple[list[PaperCard], list[Paper]]:
+@dataclass(frozen=True)
+class Trending:
+    """A date's trending cards and today's themes, as the home page shows them."""
+
+    cards: list[PaperCard]
+    themes: list[str]
+
+
+def _trending(request: Request, day: dt.date) -> Trending:
     """The window's papers as cards, most talked-about first (scored as the digest scores
-    trending), and the candidates themselves."""
+    trending), and the themes the candidates share."""
     ctx = web(request)
     window = ctx.service.settings.window_days
     with ctx.service.db.session() as session:
@@ -92,35 +107,50 @@ def _trending(request: Request, day: dt.date) -> tuple[list[PaperCard], list[Pap
         candidates,
         key=lambda p: (-rank.trending_score(signals.get(p.id), p, as_of), -p.id),
     )
-    return [paper_card(p, signals.get(p.id)) for p in scored[:SHOWN]], candidates
+    cards = [paper_card(p, signals.get(p.id)) for p in scored[:SHOWN]]
+    return Trending(cards, suggest_themes(candidates))
+
+
+def _search_query(request: Request) -> str:
+    """``?q=``, capped, without control characters (PostgreSQL refuses a NUL in text)."""
+    text = request.query_params.get("q", "")[: SEARCH_MAX_CHARS * 2]
+    return "".join(ch if ch.isprintable() else " " for ch in text).strip()[:SEARCH_MAX_CHARS]
+
+
+def _search_page(request: Request, query: str) -> Response:
+    with web(request).service.db.session() as session:
+        newest = papers.newest_announcement(session)
+        found = archive.search_papers(session, query, limit=SHOWN)
+        signals = papers.trend_signals(session, [p.id for p in found])
+    return page(
+        request,
+        "home.html",
+        mode="search",
+        query=query,
+        cards=[paper_card(p, signals.get(p.id)) for p in found],
+        day=None,
+        newest=newest,
+        previous_day=None,
+        next_day=None,
+        bad_date=False,
+        themes=[],
+    )
 
 
 def home(request: Request) -> Response:
     ctx = web(request)
-    query = request.query_params.get("q", "").strip()[:SEARCH_MAX_CHARS]
+    query = _search_query(request)
+    if query:
+        return _search_page(request, query)
     asked_day = _parse_day(request.query_params.get("date"))
     with ctx.service.db.session() as session:
         newest = papers.newest_announcement(session)
-        if query:
-            found = archive.search_papers(session, query, limit=SHOWN)
-            signals = papers.trend_signals(session, [p.id for p in found])
-    if query:
-        cards = [paper_card(p, signals.get(p.id)) for p in found]
-        return page(
-            request,
-            "home.html",
-            mode="search",
-            query=query,
-            cards=cards,
-            day=None,
-            newest=newest,
-            previous_day=None,
-            next_day=None,
-            bad_date=False,
-            themes=[],
-        )
     day = asked_day or newest
-    cards, candidates = _trending(request, day) if day else ([], [])
+    trending: Trending | Response = Trending([], [])
+    if day:
+        trending = ranked(request, ("trending", day), partial(_trending, request, day))
+    if isinstance(trending, Response):
+        return trending
     previous_day = day - dt.timedelta(days=1) if day else None
     next_day = day + dt.timedelta(days=1) if day and newest and day < newest else None
     return page(
@@ -128,13 +158,13 @@ def home(request: Request) -> Response:
         "home.html",
         mode="trending",
         query="",
-        cards=cards,
+        cards=trending.cards,
         day=day,
         newest=newest,
         previous_day=previous_day,
         next_day=next_day,
         bad_date=bool(request.query_params.get("date")) and asked_day is None,
-        themes=suggest_themes(candidates),
+        themes=trending.themes,
     )
 
 

@@ -27,6 +27,7 @@ from digest.web.pages import (
 log = logging.getLogger(__name__)
 
 LABELS = {"more": "More like this", "less": "Less like this"}
+MAX_PAPER_ID = 2**31 - 1  # the papers.id column is a 32-bit integer on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def _vote(request: Request) -> Vote | Response:
         paper_id, direction = link.claims.extra.get("p"), link.claims.extra.get("d")
     if not isinstance(paper_id, int) or direction not in LABELS:
         raise LinkRejected("this link is not valid")
+    if not 0 < paper_id <= MAX_PAPER_ID:  # no such paper, and the database would refuse it
+        return error_page(request, 404, "Paper not found", "That paper is no longer stored.")
     with web(request).service.db.session() as session:
         paper = papers.papers_by_ids(session, [paper_id]).get(paper_id)
     if paper is None:

@@ -1,7 +1,8 @@
 """The manage page behind a signed link: edit the profile, preview the next digest, export,
 replace the feed link, delete.
 
-The preview is :func:`digest.pipeline.preview`, the same ranking the email uses.
+The preview is :func:`digest.pipeline.digest_for`, the ranking the email (and `digest preview`)
+uses, over the window's analysis shared with the other ranking pages (:mod:`digest.web.ranked`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from digest.web.archive import feed_url_for
 from digest.web.forms import FormError, parse_manage_form, topic_lines
 from digest.web.mail import send_in_background
 from digest.web.pages import SignedLink, form_post, page, subscriber_ref, verify_link, web
+from digest.web.ranked import personal, ranking_context
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,8 @@ def _preview(request: Request, subscriber: Subscriber) -> tuple[Digest, dt.date]
     now = ctx.clock()
     with ctx.service.db.session() as session:
         day = papers.newest_announcement(session) or now.date()
-    digest, _ = pipeline.preview(ctx.service, subscriber.email, day, now=now)
+    context = ranking_context(request, day, ctx.service.settings.window_days)
+    digest, _ = pipeline.digest_for(ctx.service, context, subscriber, now=now)
     return digest, day
 
 
@@ -69,7 +72,10 @@ def _manage_page(
     service = web(request).service
     feed_url = feed_url_for(request, subscriber)
     links = service.links.for_subscriber(subscriber)
-    digest, day = _preview(request, subscriber)
+    previewed = personal(request, partial(_preview, request, subscriber))
+    if isinstance(previewed, Response):
+        return previewed
+    digest, day = previewed
     return page(
         request,
         "manage.html",

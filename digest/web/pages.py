@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.background import BackgroundTask
@@ -29,11 +29,24 @@ from digest.render.text import format_day, safe_url, shorten_authors
 from digest.service import Service
 from digest.store import subscribers
 from digest.tokens import InvalidToken, TokenClaims
-from digest.web.security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RateLimits, cookie_options
+from digest.web.clients import client_ip, network_of
+from digest.web.limits import Limiter
+from digest.web.security import (
+    CSRF_FIELD,
+    CsrfTokens,
+    cookie_options,
+    csrf_cookie_name,
+    origin_of,
+    same_origin,
+)
+
+if TYPE_CHECKING:
+    from digest.web.ranked import Rankings
 
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 64 * 1024
+MAX_TOKEN_CHARS = 400  # our longest link token (a confirm link carrying topics) is far shorter
 
 
 @dataclass
@@ -41,10 +54,15 @@ class WebContext:
     service: Service
     templates: Environment
     csrf: CsrfTokens
-    limits: RateLimits
+    limits: Limiter
+    rankings: Rankings
     clock: Callable[[], dt.datetime]
     https: bool
     css_version: str
+
+    @property
+    def csrf_cookie(self) -> str:
+        return csrf_cookie_name(self.https)
 
 
 def template_environment(folder: Path) -> Environment:
@@ -70,10 +88,6 @@ def web(request: Request) -> WebContext:
     return context
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def log_safe(text: str, limit: int = 200) -> str:
     """Text from a request as a log may print it: control characters escaped, length capped.
 
@@ -87,7 +101,7 @@ def log_safe(text: str, limit: int = 200) -> str:
 def rate_limited(request: Request, action: str) -> HTMLResponse | None:
     """The 429 page when this client is over ``action``'s POST limit, else None (and counted)."""
     ctx = web(request)
-    if ctx.limits.allow(action, client_ip(request)):
+    if ctx.limits.allow(action, network_of(client_ip(request))):
         return None
     log.warning("%s POST limit reached for %s", action, log_safe(client_ip(request)))
     return too_many_requests(request)
@@ -107,13 +121,17 @@ def too_many_requests(request: Request, message: str | None = None) -> HTMLRespo
 
 
 def _csrf_cookie(request: Request) -> tuple[str, bool]:
-    """(the browser's CSRF value, whether it is new and must be set on the response)."""
-    value = request.cookies.get(CSRF_COOKIE)
-    if value and 16 <= len(value) <= 64:
+    """(the browser's CSRF value, whether it is new and must be set on the response).
+
+    Only a value this server minted is kept: any other is replaced by a fresh one.
+    """
+    ctx = web(request)
+    value = request.cookies.get(ctx.csrf_cookie)
+    if value is not None and ctx.csrf.is_minted(value):
         return value, False
     fresh: str | None = getattr(request.state, "csrf_new", None)
     if fresh is None:
-        fresh = request.state.csrf_new = CsrfTokens.new_cookie_value()
+        fresh = request.state.csrf_new = ctx.csrf.new_cookie_value()
     return fresh, True
 
 
@@ -137,7 +155,7 @@ def page(
     )
     response = HTMLResponse(html, status_code=status_code, background=background)
     if is_new:
-        response.set_cookie(CSRF_COOKIE, cookie, **cookie_options(ctx.https))
+        response.set_cookie(ctx.csrf_cookie, cookie, **cookie_options(ctx.https))
     return response
 
 
@@ -158,10 +176,16 @@ class FormTooLarge(Exception):
 
 
 def csrf_ok(request: Request, form: FormData) -> bool:
+    """The form's token names this browser's cookie, and the POST comes from this site."""
+    ctx = web(request)
     token = form.get(CSRF_FIELD)
-    return web(request).csrf.is_valid(
-        request.cookies.get(CSRF_COOKIE), token if isinstance(token, str) else None
-    )
+    if not ctx.csrf.is_valid(
+        request.cookies.get(ctx.csrf_cookie), token if isinstance(token, str) else None
+    ):
+        return False
+    own = origin_of(f"{request.url.scheme}://{request.headers.get('host', '')}")
+    allowed = {origin_of(ctx.service.settings.base_url), own} - {""}
+    return same_origin(request.headers.get("origin"), request.headers.get("referer"), allowed)
 
 
 def form_refusal(request: Request, form: FormData, action: str) -> HTMLResponse | None:
@@ -236,6 +260,8 @@ def verify_link(request: Request, purpose: str) -> SignedLink:
     """
     service = web(request).service
     token = request.path_params["token"]
+    if len(token) > MAX_TOKEN_CHARS:
+        raise LinkRejected("this link is not valid")
     try:
         claims = service.signer.verify(purpose, token)
     except InvalidToken as exc:

@@ -1,28 +1,32 @@
-"""What every response and every form needs: headers, CSRF tokens, and request rate limits.
+"""What every response and every form needs: security headers and CSRF checks.
 
 CSRF is a signed double submit. Each browser gets a random value in an HttpOnly cookie; every
 form carries that value signed with the service key (itsdangerous, its own salt). A POST passes
 when the form token's signature is good, it is younger than a day, and it names the cookie's
 value. Another site can make a browser send the cookie, but cannot read it or forge the form
-field that must match it. The RFC 8058 one-click unsubscribe POST is exempt: mail providers
-send it without cookies, and the signed URL alone already authorises it.
+field that must match it. The cookie's value is itself minted and signed here: a value the
+server did not mint (one planted by a neighbouring site, say) is replaced, never signed. A
+POST that names its origin (``Origin``, else ``Referer``) must come from this site. The RFC
+8058 one-click unsubscribe POST is exempt: mail providers send it without cookies, and the
+signed URL alone already authorises it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "digest_csrf"
+# Over https the cookie takes the __Host- prefix: then no other host (a sibling subdomain)
+# can set one for this site.
+CSRF_COOKIE_HTTPS = "__Host-digest_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_MAX_AGE = 24 * 3600
 
@@ -33,7 +37,9 @@ CONTENT_SECURITY_POLICY = (
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    # Not "no-referrer": with it, browsers send "Origin: null" on our own forms' POSTs, and the
+    # Origin check could not tell them from another site's. Other sites still get nothing.
+    "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
@@ -76,116 +82,68 @@ class SecurityHeadersMiddleware:
 
 
 class CsrfTokens:
-    """Signs and checks the per-browser CSRF value; see the module docstring."""
+    """Mints the per-browser CSRF value and signs and checks form tokens for it; see the
+    module docstring."""
 
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="digest.web.csrf")
+        self._cookie_key = hashlib.sha256(f"digest.web.csrf-cookie:{secret_key}".encode()).digest()
 
-    @staticmethod
-    def new_cookie_value() -> str:
-        return secrets.token_urlsafe(24)
+    def _cookie_mac(self, nonce: str) -> str:
+        return hmac.new(self._cookie_key, nonce.encode(), "sha256").hexdigest()[:32]
+
+    def new_cookie_value(self) -> str:
+        nonce = secrets.token_urlsafe(24)
+        return f"{nonce}.{self._cookie_mac(nonce)}"
+
+    def is_minted(self, cookie_value: str | None) -> bool:
+        """Whether this server minted ``cookie_value`` (any other value is replaced)."""
+        if not cookie_value or len(cookie_value) > 100:
+            return False
+        nonce, _, mac = cookie_value.partition(".")
+        return bool(nonce) and hmac.compare_digest(mac, self._cookie_mac(nonce))
 
     def form_token(self, cookie_value: str) -> str:
         return str(self._serializer.dumps(cookie_value))
 
     def is_valid(self, cookie_value: str | None, form_token: str | None) -> bool:
-        if not cookie_value or not form_token:
+        if not self.is_minted(cookie_value) or not form_token or len(form_token) > 300:
             return False
         try:
             signed = self._serializer.loads(form_token, max_age=CSRF_MAX_AGE)
         except BadSignature:
             return False
-        return isinstance(signed, str) and hmac.compare_digest(signed, cookie_value)
+        return isinstance(signed, str) and hmac.compare_digest(signed, cookie_value or "")
 
 
-class SlidingWindowLimiter:
-    """At most ``limit`` hits per key in any ``window`` seconds, kept in this process's memory.
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]``, lower-case, default ports dropped; "" for anything else
+    (``null``, a relative URL)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
+        host = f"{host}:{port}"
+    return f"{parts.scheme}://{host}"
 
-    Good for one web process; several processes each count on their own, so the effective
-    limit is multiplied by their number. Memory is bounded: past ``max_keys`` keys the ones
-    with no recent hits are dropped, and if every key is busy the oldest is evicted.
+
+def same_origin(origin: str | None, referer: str | None, allowed: set[str]) -> bool:
+    """A POST's ``Origin`` (else its ``Referer``) names one of ``allowed``, or neither is sent.
+
+    Browsers send ``Origin`` with every form POST; a request with neither header comes from
+    something that is not a browser, and the CSRF token alone decides.
     """
-
-    def __init__(
-        self,
-        limit: int,
-        window: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 50_000,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._max_keys = max_keys
-        self._hits: MutableMapping[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str) -> bool:
-        """Count one attempt for ``key``; False (and not counted) when it is over the limit."""
-        with self._lock:
-            now = self._clock()
-            hits = self._hits.get(key)
-            if hits is None:
-                self._make_room(now)
-                hits = self._hits[key] = deque()
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
-
-    def _make_room(self, now: float) -> None:
-        if len(self._hits) < self._max_keys:
-            return
-        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-            del self._hits[key]
-        while len(self._hits) >= self._max_keys:
-            del self._hits[next(iter(self._hits))]
+    named = origin if origin is not None else referer
+    return named is None or origin_of(named) in allowed
 
 
-# Per client address and hour, for each POST that sends mail or changes state. Sign-up also
-# counts per email address (subscription bombing). The RFC 8058 one-click POST is not limited
-# per address: mail providers send everyone's from a few shared hosts, the signed URL already
-# authorises it, and a repeat changes nothing.
-POST_LIMITS: dict[str, int] = {
-    "confirm": 20,  # sends the welcome email
-    "manage": 30,  # sends "preferences changed"
-    "unsubscribe": 30,
-    "resubscribe": 20,
-    "feedback": 120,  # one per paper of a digest is normal
-    "delete": 10,
-}
-
-
-class RateLimits:
-    """The site's request limits: per client address for every state-changing POST, and per
-    email address as well for sign-up."""
-
-    def __init__(
-        self,
-        *,
-        per_ip: int = 20,
-        per_address: int = 5,
-        window: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
-        posts: dict[str, int] | None = None,
-    ) -> None:
-        self.ip = SlidingWindowLimiter(per_ip, window, clock=clock)
-        self.address = SlidingWindowLimiter(per_address, window, clock=clock)
-        self.posts = {
-            action: SlidingWindowLimiter(limit, window, clock=clock)
-            for action, limit in {**POST_LIMITS, **(posts or {})}.items()
-        }
-        self.window = window
-
-    def allow_subscribe(self, client_ip: str, address_key: str) -> bool:
-        return self.ip.hit(client_ip) and self.address.hit(address_key)
-
-    def allow(self, action: str, client_ip: str) -> bool:
-        """Count one ``action`` POST from ``client_ip``; False when it is over the limit."""
-        return self.posts[action].hit(client_ip)
+def csrf_cookie_name(https: bool) -> str:
+    return CSRF_COOKIE_HTTPS if https else CSRF_COOKIE
 
 
 def cookie_options(https: bool) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from functools import partial
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -16,14 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from digest.addresses import email_hash, normalize_email
+from digest.addresses import normalize_email
 from digest.errors import InvalidEmail
 from digest.models import RenderedEmail, Subscriber, Topic
 from digest.service import Service
 from digest.store import subscribers
+from digest.web.clients import network_of
 from digest.web.forms import FormError, field_text, parse_topics, topic_lines
 from digest.web.mail import send_in_background
 from digest.web.pages import (
+    LinkRejected,
     SignedLink,
     client_ip,
     csrf_failed,
@@ -41,6 +42,14 @@ from digest.web.pages import (
 log = logging.getLogger(__name__)
 
 HONEYPOT = "website"
+TOO_MANY_SIGNUPS = (
+    "We have had many sign-up requests from you or for this address in the last hour. "
+    "Please wait an hour and try again; any email we already sent stays valid."
+)
+MAILS_SENT = (
+    "We have already sent this address several emails today. Please use the newest one, or "
+    "try again tomorrow."
+)
 NO_TOPICS_TRENDING = 1.0  # nothing to match yet: send what everyone is reading
 
 
@@ -120,12 +129,9 @@ def _sign_up(request: Request, form: FormData) -> Response:
     except FormError as exc:
         error = f"Topics: {exc.message}."
         return _form_page(request, email=email_text, topics=topics_text, error=error)
-    if not ctx.limits.allow_subscribe(client_ip(request), email_hash(address)):
-        return too_many_requests(
-            request,
-            "We have had many sign-up requests from you or for this address in the last hour. "
-            "Please wait an hour and try again; any email we already sent stays valid.",
-        )
+    refused = ctx.limits.refuse_signup(network_of(client_ip(request)), address)
+    if refused is not None:
+        return too_many_requests(request, MAILS_SENT if refused.mails else TOO_MANY_SIGNUPS)
     now = ctx.clock()
     rendered, recipient, kind = prepare_signup_email(ctx.service, address, topics, now=now)
     log.info("sign-up request for %s: sending %s email", subscriber_ref(recipient), kind)
@@ -133,9 +139,25 @@ def _sign_up(request: Request, form: FormData) -> Response:
     return page(request, "check_inbox.html", background=task)
 
 
+def confirm_link(request: Request) -> SignedLink:
+    """The confirm link in the path, unless the address unsubscribed after it was sent.
+
+    Otherwise a confirm email still lying in the mailbox (or read by someone else) would
+    subscribe the address again against its owner's latest word. Token stamps are whole
+    seconds: a link signed in the second of the unsubscribe still counts as after it.
+    """
+    link = verify_link(request, "confirm")
+    with web(request).service.db.session() as session:
+        left = subscribers.get_row(session, link.subscriber.email).unsubscribed_at
+    issued = link.claims.issued_at
+    if left is not None and (issued is None or issued < left.replace(microsecond=0)):
+        raise LinkRejected("you unsubscribed after this link was sent")
+    return link
+
+
 def ask_confirm(request: Request) -> Response:
     """GET shows one button: mail scanners follow links, people press buttons."""
-    link = verify_link(request, "confirm")
+    link = confirm_link(request)
     topics = link.claims.extra.get("t")
     return page(request, "confirm.html", subscriber=link.subscriber, topics=topics)
 
@@ -170,7 +192,7 @@ routes = [
     Route("/confirm/{token}", ask_confirm, methods=["GET", "HEAD"]),
     Route(
         "/confirm/{token}",
-        form_post("confirm", partial(verify_link, purpose="confirm"), _confirm),
+        form_post("confirm", confirm_link, _confirm),
         methods=["POST"],
     ),
 ]

@@ -3,23 +3,26 @@
 A topic page ranks the stored papers of the last weeks for a profile holding just that topic,
 with :func:`digest.pipeline.ranking_context` and :func:`digest.rank.rank`: the ranking a
 subscriber with that one topic would get in their email, not a second one. Its subscribe box
-comes filled with the topic, so subscribing to what you browsed takes one address.
+comes filled with the topic, so subscribing to what you browsed takes one address. Both pages
+are cached per topic and date and limited per client (:mod:`digest.web.ranked`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from digest import pipeline, rank
+from digest import rank
 from digest.models import Profile, Topic
 from digest.store import papers
 from digest.web.home import SHOWN, PaperCard, paper_card
 from digest.web.pages import page, web
+from digest.web.ranked import ranked, ranking_context
 from digest.web.themes import suggest_themes
 
 TOPIC_MAX_CHARS = 80
@@ -38,7 +41,7 @@ def topic_url(topic: str) -> str:
 def topic_cards(request: Request, topic: str, day: dt.date) -> list[PaperCard]:
     """The stored papers of the weeks up to ``day``, ranked for a profile of just ``topic``."""
     ctx = web(request)
-    context = pipeline.ranking_context(ctx.service, day, TOPIC_WINDOW_DAYS)
+    context = ranking_context(request, day, TOPIC_WINDOW_DAYS)
     profile = Profile(topics=(Topic(topic),), trending=TOPIC_TRENDING)
     as_of = min(ctx.clock(), papers.day_start(day) + dt.timedelta(days=1))
     picks = rank.rank(profile, context.index, context.signals, now=as_of)
@@ -56,7 +59,11 @@ def topic_page(request: Request) -> Response:
         return RedirectResponse("/topics", status_code=303)
     with ctx.service.db.session() as session:
         day = papers.newest_announcement(session)
-    cards = topic_cards(request, topic, day) if day else []
+    cards: list[PaperCard] | Response = []
+    if day:
+        cards = ranked(request, ("topic", topic, day), partial(topic_cards, request, topic, day))
+    if isinstance(cards, Response):
+        return cards
     return page(
         request,
         "topic.html",
@@ -77,10 +84,19 @@ def topic_index(request: Request) -> Response:
     ctx = web(request)
     with ctx.service.db.session() as session:
         day = papers.newest_announcement(session)
-        candidates = (
-            papers.papers_in_window(session, day, ctx.service.settings.window_days) if day else []
-        )
-    return page(request, "topics.html", themes=suggest_themes(candidates, limit=24), day=day)
+    themes: list[str] | Response = []
+    if day:
+        themes = ranked(request, ("themes", day), partial(_themes, request, day))
+    if isinstance(themes, Response):
+        return themes
+    return page(request, "topics.html", themes=themes, day=day)
+
+
+def _themes(request: Request, day: dt.date) -> list[str]:
+    service = web(request).service
+    with service.db.session() as session:
+        candidates = papers.papers_in_window(session, day, service.settings.window_days)
+    return suggest_themes(candidates, limit=24)
 
 
 routes = [

@@ -7,6 +7,7 @@ carries one like every form. Either way the answer is 200 with a short page, nev
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from functools import partial
 
@@ -17,6 +18,7 @@ from starlette.routing import Route
 
 from digest.store import subscribers
 from digest.web.pages import (
+    LinkRejected,
     SignedLink,
     client_ip,
     form_post,
@@ -29,6 +31,7 @@ from digest.web.pages import (
 log = logging.getLogger(__name__)
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
+UNDO_WINDOW = dt.timedelta(hours=1)
 
 
 def ask_unsubscribe(request: Request) -> Response:
@@ -54,10 +57,18 @@ def _unsubscribe(request: Request, link: SignedLink, form: FormData) -> Response
 
 
 def _resubscribe(request: Request, link: SignedLink, form: FormData) -> Response:
-    """The button on the unsubscribed page: the signed link proves the address, so no new email."""
+    """The button on the unsubscribed page: the signed link proves the address, so no new email.
+
+    It is an undo, good for :data:`UNDO_WINDOW` after the unsubscribe: the same link is in
+    every digest ever sent, and an old one (forwarded, or read by someone else) must not
+    subscribe the address again against its owner's latest word.
+    """
     ctx = web(request)
     with ctx.service.db.session() as session:
         row = subscribers.get_row(session, link.subscriber.email)
+        left = row.unsubscribed_at if row.state == "unsubscribed" else None
+        if left is not None and ctx.clock() - left > UNDO_WINDOW:
+            raise LinkRejected("you unsubscribed a while ago, so this button no longer works")
         subscribers.set_state(
             session, row, "confirmed", now=ctx.clock(), consent_ip=client_ip(request)
         )

@@ -20,7 +20,8 @@ from digest.service import Service
 from digest.store import papers, subscribers, suppressions
 from digest.store.schema import Feedback
 from digest.tokens import DAY
-from digest.web.security import CONTENT_SECURITY_POLICY, RateLimits
+from digest.web.limits import RateLimits
+from digest.web.security import CONTENT_SECURITY_POLICY
 from tests.unit.web_support import (
     BASE,
     NOW,
@@ -404,7 +405,7 @@ def test_every_response_has_the_security_headers(client: TestClient, path: str) 
     headers = client.get(path).headers
     assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert headers["x-frame-options"] == "DENY"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"  # our own POSTs need their Origin
     assert headers["x-content-type-options"] == "nosniff"
 
 

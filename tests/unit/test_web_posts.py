@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from digest.service import Service
 from digest.store import papers
+from digest.web.limits import RateLimits
 from digest.web.pages import log_safe
-from digest.web.security import RateLimits
 from tests.unit.test_web import manage_form
 from tests.unit.web_support import (
     BASE,

@@ -22,7 +22,7 @@ from digest.service import Service
 from digest.store import subscribers
 from digest.store.db import Database
 from digest.web import create_app
-from digest.web.security import RateLimits
+from digest.web.limits import RateLimits
 
 NOW = dt.datetime(2026, 4, 30, 12, 0, tzinfo=dt.UTC)
 SECRET = "web-test-secret"
