@@ -1,8 +1,10 @@
 """A real `digest serve` stays healthy while two clients ask for topic pages back to back.
 
 With about 4,200 papers in the window, every topic page ranks them all. Two clients each ask
-for one random topic after another for 20 s; all the while a third polls /healthz, which must
-answer every time in under a second (the deploy's health check gives up at 5 s).
+for one random topic after another for 20 s (the site's ranking limit raised, so every page
+ranks); all the while a third polls /healthz, which must answer every time in under a second
+(the deploy's health check gives up at 5 s). Analysing the window takes seconds: shared by
+the topic pages, it lets them answer by the hundred; analysed again for each, a handful.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import statistics
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -26,7 +29,6 @@ from tests.many_papers import random_topics, store_many_papers
 PAPERS = 4_200
 LOAD_SECONDS = 20.0
 HEALTHZ_LIMIT = 1.0
-NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture
@@ -42,10 +44,10 @@ def served(tmp_path: Path) -> Iterator[str]:
         DIGEST_RANKED_PAGES_PER_MINUTE="100000",
     )
     digest(env, tmp_path, "db", "upgrade")
-    store_many_papers(database_url, PAPERS, now=NOW)
+    store_many_papers(database_url, PAPERS, now=dt.datetime.now(dt.UTC))
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
-    process = __import__("subprocess").Popen(
+    process = subprocess.Popen(
         [digest_script(), "serve", "--no-scheduler", "--port", str(port)],
         env=env,
         cwd=tmp_path,
@@ -84,8 +86,6 @@ def poll_healthz(base: str, until: float, seconds: list[float]) -> None:
             started = time.monotonic()
             assert client.get("/healthz").status_code == 200
             seconds.append(time.monotonic() - started)
-            if seconds[-1] > 0.2:
-                print(f"slow healthz at +{started - until + LOAD_SECONDS:.1f} s: {seconds[-1]:.3f}")
             time.sleep(0.2)
 
 
@@ -107,5 +107,6 @@ def test_healthz_stays_under_a_second_while_two_clients_ask_for_random_topics(
         f"\n/healthz over {len(seconds)} polls: max {max(seconds):.3f} s, median "
         f"{statistics.median(seconds):.3f} s; topic pages answered: {dict(statuses)}"
     )
-    assert statuses[200] >= 2, "the topic pages never answered"
     assert max(seconds) < HEALTHZ_LIMIT
+    assert set(statuses) == {200}, "every topic page is a page (no 429: the limit is raised)"
+    assert statuses[200] >= 20, "the window's analysis is not shared between topic pages"

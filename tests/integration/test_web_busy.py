@@ -1,0 +1,84 @@
+"""/healthz answers at once even when slow pages hold every thread of the shared pool.
+
+The app runs under uvicorn on loopback. The test holds the one ranking slot, then sends more
+topic requests than Starlette's thread pool has threads: each waits in a pool thread for the
+slot. /healthz has threads of its own, so it must answer while they all wait; on the shared
+pool it would queue behind them until their wait for the slot ran out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from digest.config import Settings
+from digest.service import Service
+from digest.store.db import Database
+from digest.web import create_app
+from digest.web.limits import RateLimits
+from tests.many_papers import store_many_papers
+
+POOL_THREADS = 40  # anyio's default for Starlette's thread pool
+HEALTHZ_SECONDS = 2.0
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[tuple[Starlette, str]]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    database_url = f"sqlite:///{tmp_path / 'busy.db'}"
+    Database(database_url).upgrade()
+    store_many_papers(database_url, 50, now=dt.datetime.now(dt.UTC))
+    settings = Settings(
+        database_url=database_url, outbox_dir=tmp_path / "outbox", base_url=url, secret_key="b"
+    )
+    service = Service.open(settings)
+    app = create_app(service, limits=RateLimits(ranked_per_minute=10**6))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    assert server.started, "the web server did not start"
+    yield app, url
+    server.should_exit = True
+    thread.join(timeout=30)
+    sock.close()
+    service.close()
+
+
+def test_healthz_answers_while_every_pool_thread_waits_for_the_ranking_slot(
+    app_url: tuple[Starlette, str],
+) -> None:
+    app, url = app_url
+    rankings = app.state.web.rankings
+    rankings.wait = 15.0
+    with ThreadPoolExecutor(POOL_THREADS + 5) as pool:
+        with rankings.slot():
+            waiting = [
+                pool.submit(httpx.get, f"{url}/topics/topic{n}", timeout=60)
+                for n in range(POOL_THREADS + 5)
+            ]
+            time.sleep(1.0)  # let them all reach the slot
+            started = time.monotonic()
+            try:
+                health = httpx.get(f"{url}/healthz", timeout=HEALTHZ_SECONDS)
+            except httpx.TimeoutException:
+                pytest.fail(f"/healthz waited over {HEALTHZ_SECONDS} s behind the ranking pages")
+            assert health.status_code == 200
+            assert time.monotonic() - started < HEALTHZ_SECONDS
+            assert not any(f.done() for f in waiting), "the topic pages did not wait"
+        assert {f.result().status_code for f in waiting} == {200}
