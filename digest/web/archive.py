@@ -70,7 +70,7 @@ def overflow_groups(
         return []
     ctx = web(request)
     window = due_times.window_days_for(subscriber, ctx.service.settings.window_days)
-    context = ranking_context(request, digest.date, window)
+    context = ranking_context(request, digest.date, window, keep=False)  # an old date, mostly
     _, picks = pipeline.digest_for(ctx.service, context, subscriber, now=ctx.clock())
     groups = []
     for topic, promised in digest.overflow:

@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0
 PAGE_ENTRIES = 512  # topic pages, trending and themes per date: a few KB each
-CONTEXT_ENTRIES = 4  # analysed windows: megabytes each
+# Analysed windows: the topic pages' and the manage previews' for the newest date. Each is
+# big (4,200 papers took 175 MB), so a digest of an older date is analysed without keeping it.
+CONTEXT_ENTRIES = 2
 SLOT_WAIT_SECONDS = 20.0
 
 Key = TypeVar("Key", bound=Hashable)
@@ -98,8 +100,11 @@ class Rankings:
             self._slot.release()
 
 
-def ranking_context(request: Request, day: dt.date, window_days: int) -> pipeline.RankingContext:
-    """:func:`digest.pipeline.ranking_context`, analysed once per date and window.
+def ranking_context(
+    request: Request, day: dt.date, window_days: int, *, keep: bool = True
+) -> pipeline.RankingContext:
+    """:func:`digest.pipeline.ranking_context`, analysed once per date and window (``keep``
+    False: a one-off, not worth the memory).
 
     Call it inside :meth:`Rankings.slot` (:func:`ranked` and :func:`personal` do).
     """
@@ -108,7 +113,8 @@ def ranking_context(request: Request, day: dt.date, window_days: int) -> pipelin
     context = ctx.rankings.contexts.get(key)
     if context is None:
         context = pipeline.ranking_context(ctx.service, day, window_days)
-        ctx.rankings.contexts.put(key, context)
+        if keep:
+            ctx.rankings.contexts.put(key, context)
     return context
 
 
@@ -117,8 +123,8 @@ def _over_allowance(request: Request) -> Response | None:
         return None
     return too_many_requests(
         request,
-        "We have had many requests for ranked pages from your network in the last minute. "
-        "Please wait a minute and try again.",
+        "We have had many requests for topic and trending pages from your network in the last "
+        "minute. Please wait a minute and try again.",
     )
 
 
