@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +30,17 @@ STOP_WORDS = frozenset(_STOP_WORD_LIST.split())
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 _VOWELS = frozenset("aeiouy")
-_STEMMER = EnglishStemmer()  # not snowballstemmer.stemmer: it imports every language
+# Not snowballstemmer.stemmer: it imports every language. One stemmer per thread: a stemmer
+# keeps its word in instance state, so two threads stemming at once (a web ranking beside the
+# scheduler's in `digest serve`) corrupted each other's words and raised IndexError.
+_STEMMERS = threading.local()
+
+
+def _stemmer() -> EnglishStemmer:
+    stemmer: EnglishStemmer | None = getattr(_STEMMERS, "stemmer", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.stemmer = EnglishStemmer()
+    return stemmer
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ def stem(word: str) -> str:
     if len(word) >= 3 and word.endswith("s") and word[:-1].isupper():
         return word[:-1].lower()
     lowered = fold(word)
-    stemmed: str = _STEMMER.stemWord(lowered)
+    stemmed: str = _stemmer().stemWord(lowered)
     if len(stemmed) >= 4 and stemmed.endswith("s") and not (set(stemmed[:-1]) & _VOWELS):
         return stemmed[:-1]
     return stemmed
