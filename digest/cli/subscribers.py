@@ -158,6 +158,12 @@ def _save(
         )
         topics = ", ".join(t["text"] for t in row.profile.get("topics", [])) or "no topics"
         typer.echo(f"{'added' if created else 'updated'} {row.email} ({row.state}): {topics}")
+        invite = created and row.state == "unconfirmed"
+        address = row.email
+    if invite:  # double opt-in: the address itself must agree
+        from digest.web.invite import send_confirmation
+
+        typer.echo(send_confirmation(service, address, now=now))
 
 
 def _profile_command(*, must_exist: bool, doc: str) -> Callable[..., None]:

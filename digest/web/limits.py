@@ -118,6 +118,11 @@ class Limiter:
         limit = self.limits.ranked_per_minute
         return self._take(Allowance(self.bucket("ranked", network), limit, MINUTE)) is None
 
+    def allow_account_mail(self, address: str) -> bool:
+        """Count one account email to ``address`` asked for outside a sign-up (the CLI)."""
+        limit = self.limits.mails_per_day
+        return self._take(Allowance(self.bucket("mails", mailbox_of(address)), limit, DAY)) is None
+
     def refuse_signup(self, network: str, address: str) -> SignupRefusal | None:
         """Count one sign-up that will email ``address``; why not, when it must not."""
         window, mailbox, limits = (

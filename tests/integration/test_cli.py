@@ -133,3 +133,20 @@ def test_a_pause_is_set_kept_by_other_changes_and_ended(env: dict[str, str]) -> 
     assert paused() == "2026-12-24"
     cli(env, "subscribers", "set", "ada@example.org", "--resume")
     assert paused() is None
+
+
+def test_adding_without_confirmed_sends_the_confirm_link_within_the_daily_cap(
+    env: dict[str, str],
+) -> None:
+    outbox = Path(env["DIGEST_OUTBOX_DIR"])
+    said = [
+        cli(env, "subscribers", "add", f"ada+{n}@example.org", "--topic", "agents")
+        for n in range(4)
+    ]
+    assert all("confirmation email sent" in line for line in said[:3])
+    assert "no confirmation email sent" in said[3]  # one mailbox, whatever the plus-tag
+    messages = sorted(outbox.glob("*.eml"))
+    assert len(messages) == 3
+    assert "/confirm/" in messages[0].read_text()
+    confirmed = cli(env, "subscribers", "add", "bob@example.org", "--topic", "x", "--confirmed")
+    assert "confirmation email" not in confirmed
