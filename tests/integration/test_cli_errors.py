@@ -123,3 +123,20 @@ def test_a_bibtex_file_cut_short_says_where(tmp_path: Path) -> None:
     (tmp_path / "cut.bib").write_text("@article{a, title={Fine}}\n\n@article{b, title={Cut sho")
     done = digest(tmp_path, "subscribers", "import-bib", "ada@example.org", "cut.bib")
     assert_one_line_error(done, "line 3", "never ends")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("subscribers", "add", "ada@example.org", "--topic", "agents:high"), ("weight",)),
+        (("subscribers", "add", "ada@example.org", "--topic", "x" * 300), ("at most",)),
+        (("sources", "add", "ftp://example.org/feed.xml"), ("cannot fetch ftp",)),
+        (("sources", "add", "no/such/feed.xml"), ("no such feed file",)),
+        (("subscribers", "set", "ada@example.org", "--pause-until", "2026-02-30"), ("--pause",)),
+    ],
+)
+def test_bad_input_is_refused_where_it_enters(
+    tmp_path: Path, args: tuple[str, ...], words: tuple[str, ...]
+) -> None:
+    upgraded(tmp_path)
+    assert_one_line_error(digest(tmp_path, *args), *words)
