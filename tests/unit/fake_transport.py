@@ -8,18 +8,14 @@ callback (or a simulated crash) stops the sending.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Literal, Self
 
 from digest.deliver.transport import (
-    Messages,
     OnDataStart,
-    OnResult,
     Outcome,
     SendResult,
-    send_concurrently,
 )
-from digest.deliver.transport.base import data_starting
+from digest.deliver.transport.base import ConcurrentTransport, data_starting
 from digest.models import OutgoingMessage
 
 # sent: 250 after the body. deferred: 450 to RCPT; "deferred after data": 451 to the body.
@@ -42,7 +38,7 @@ class Crash(Exception):
     """Stands for the process dying mid-send: nothing after it runs in the send loop."""
 
 
-class FakeTransport:
+class FakeTransport(ConcurrentTransport):
     """Answers each recipient's attempts in the order scripted, then ``sent`` forever after."""
 
     def __init__(
@@ -61,32 +57,6 @@ class FakeTransport:
     async def __aenter__(self) -> Self:
         self.opened += 1
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Nothing to close."""
-
-    async def send_many(
-        self,
-        messages: Messages,
-        *,
-        on_data_start: OnDataStart | None = None,
-        on_result: OnResult | None = None,
-    ) -> None:
-        await send_concurrently(
-            self.send,
-            messages,
-            workers=self.workers,
-            on_data_start=on_data_start,
-            on_result=on_result,
-        )
 
     async def send(
         self, message: OutgoingMessage, on_data_start: OnDataStart | None = None

@@ -81,6 +81,48 @@ class Transport(Protocol):
     ) -> None: ...
 
 
+class ConcurrentTransport:
+    """What every transport does the same way: ``async with`` closes it, and ``send_many``
+    runs :meth:`send` for up to :attr:`workers` messages at once (see
+    :func:`send_concurrently`). A subclass says how one message is sent."""
+
+    workers: int = 1
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Nothing to close, unless the transport holds connections."""
+
+    async def send(
+        self, message: OutgoingMessage, on_data_start: OnDataStart | None = None
+    ) -> SendResult:
+        raise NotImplementedError
+
+    async def send_many(
+        self,
+        messages: Messages,
+        *,
+        on_data_start: OnDataStart | None = None,
+        on_result: OnResult | None = None,
+    ) -> None:
+        await send_concurrently(
+            self.send,
+            messages,
+            workers=self.workers,
+            on_data_start=on_data_start,
+            on_result=on_result,
+        )
+
+
 async def data_starting(message: OutgoingMessage, on_data_start: OnDataStart | None) -> None:
     """Run the hook (awaited when it returns an awaitable) before the body goes out."""
     if on_data_start is not None:

@@ -17,16 +17,12 @@ import re
 import tempfile
 from email.message import EmailMessage
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from digest.deliver.transport.base import (
-    Messages,
+    ConcurrentTransport,
     OnDataStart,
-    OnResult,
     SendResult,
     data_starting,
-    send_concurrently,
 )
 from digest.models import OutgoingMessage
 
@@ -49,37 +45,11 @@ def html_part(data: bytes) -> str | None:
     return None if body is None else str(body.get_content())
 
 
-class OutboxDir:
+class OutboxDir(ConcurrentTransport):
     """A :class:`~digest.deliver.transport.base.Transport` that writes files: always ``sent``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Nothing to close; present so both transports are used the same way."""
-
-    async def send_many(
-        self,
-        messages: Messages,
-        *,
-        on_data_start: OnDataStart | None = None,
-        on_result: OnResult | None = None,
-    ) -> None:
-        """Write the messages one after another."""
-        await send_concurrently(
-            self.send, messages, workers=1, on_data_start=on_data_start, on_result=on_result
-        )
 
     async def send(
         self, message: OutgoingMessage, on_data_start: OnDataStart | None = None

@@ -12,19 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from types import TracebackType
-from typing import Self
 
 import aiosmtplib
 from aiosmtplib import SMTPResponseException
 
 from digest.config import SmtpTarget
 from digest.deliver.transport.base import (
-    Messages,
+    ConcurrentTransport,
     OnDataStart,
-    OnResult,
     SendResult,
-    send_concurrently,
 )
 from digest.deliver.transport.pacing import Pacing
 from digest.deliver.transport.smtp_session import SmtpSession
@@ -40,7 +36,7 @@ from digest.models import OutgoingMessage
 __all__ = ["BACKOFF_CODES", "SmtpPool"]
 
 
-class SmtpPool:
+class SmtpPool(ConcurrentTransport):
     """Up to ``size`` SMTP connections, opened when first needed and reused.
 
     Each connection carries at most ``messages_per_connection`` transactions, then says QUIT and
@@ -72,7 +68,7 @@ class SmtpPool:
         local_hostname: str | None = None,
     ) -> None:
         self._target = target
-        self._size = max(1, size)
+        self._size = self.workers = max(1, size)
         self._per_connection = max(1, messages_per_connection)
         self._timeout = target.timeout if timeout is None else timeout
         self._pacing = Pacing(
@@ -87,37 +83,10 @@ class SmtpPool:
         self._last_connect_error = ""
         self.connections_opened = 0
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         """QUIT every idle connection; the pool can still be used afterwards."""
         idle, self._idle = self._idle, []
         await asyncio.gather(*(self._quit(connection) for connection in idle))
-
-    async def send_many(
-        self,
-        messages: Messages,
-        *,
-        on_data_start: OnDataStart | None = None,
-        on_result: OnResult | None = None,
-    ) -> None:
-        """Send over up to ``size`` connections at once; see :func:`send_concurrently`."""
-        await send_concurrently(
-            self.send,
-            messages,
-            workers=self._size,
-            on_data_start=on_data_start,
-            on_result=on_result,
-        )
 
     async def send(
         self, message: OutgoingMessage, on_data_start: OnDataStart | None = None
