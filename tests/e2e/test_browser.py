@@ -17,9 +17,7 @@ import email.policy
 import os
 import re
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +28,6 @@ from typing import Any
 import feedparser
 import httpx
 import pytest
-import uvicorn
 
 from digest import pipeline
 from digest.config import Settings
@@ -40,6 +37,7 @@ from digest.service import Service
 from digest.store import papers, subscribers
 from digest.store.db import Database
 from digest.web import create_app
+from tests.web_server import LoopbackPort
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -72,18 +70,11 @@ class Site:
     service: Service
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     """`digest serve` in a thread on an ephemeral port, with the sample papers ingested."""
-    sock = _free_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    port = LoopbackPort()
+    url = port.url
     database_url = f"sqlite:///{tmp_path / 'e2e.db'}"
     Database(database_url).upgrade()
     settings = Settings(
@@ -95,18 +86,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
     service = Service.open(settings)
     now = dt.datetime.now(dt.UTC)
     pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=now)
-    config = uvicorn.Config(create_app(service), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the web server did not start"
-    yield Site(url, service)
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with port.serving(create_app(service)):
+        yield Site(url, service)
     service.close()
 
 

@@ -9,8 +9,6 @@ pool it would queue behind them until their wait for the slot ran out.
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from digest.config import Settings
@@ -27,6 +24,7 @@ from digest.store.db import Database
 from digest.web import create_app
 from digest.web.limits import RateLimits
 from tests.many_papers import store_many_papers
+from tests.web_server import LoopbackPort
 
 POOL_THREADS = 40  # anyio's default for Starlette's thread pool
 HEALTHZ_SECONDS = 2.0
@@ -34,9 +32,8 @@ HEALTHZ_SECONDS = 2.0
 
 @pytest.fixture
 def app_url(tmp_path: Path) -> Iterator[tuple[Starlette, str]]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    port = LoopbackPort()
+    url = port.url
     database_url = f"sqlite:///{tmp_path / 'busy.db'}"
     Database(database_url).upgrade()
     store_many_papers(database_url, 50, now=dt.datetime.now(dt.UTC))
@@ -45,18 +42,8 @@ def app_url(tmp_path: Path) -> Iterator[tuple[Starlette, str]]:
     )
     service = Service.open(settings)
     app = create_app(service, limits=RateLimits(ranked_per_minute=10**6))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "the web server did not start"
-    yield app, url
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    with port.serving(app):
+        yield app, url
     service.close()
 
 

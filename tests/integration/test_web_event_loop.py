@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +19,6 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from digest import pipeline
 from digest.config import Settings
@@ -30,6 +27,7 @@ from digest.service import Service
 from digest.store import papers, subscribers
 from digest.store.db import Database
 from digest.web import create_app
+from tests.web_server import LoopbackPort
 
 pytestmark = pytest.mark.postgres
 
@@ -60,9 +58,8 @@ class Site:
 @pytest.fixture
 def site(postgres_url: str, tmp_path: Path) -> Iterator[Site]:
     """The app under uvicorn in a thread on an ephemeral loopback port, with papers and a reader."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    port = LoopbackPort()
+    url = port.url
     Database(postgres_url).upgrade()
     settings = Settings(
         database_url=postgres_url, outbox_dir=tmp_path / "outbox", base_url=url, secret_key="loop"
@@ -71,19 +68,8 @@ def site(postgres_url: str, tmp_path: Path) -> Iterator[Site]:
     pipeline.ingest_files(service, [samples_dir() / name for name in SAMPLES], now=NOW)
     with service.db.session() as session:
         subscribers.upsert_subscriber(session, READER, now=NOW, state="confirmed")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(service), log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the web server did not start"
-    yield Site(url, service, postgres_url.replace("+psycopg", ""))
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with port.serving(create_app(service)):
+        yield Site(url, service, postgres_url.replace("+psycopg", ""))
     service.close()
 
 
