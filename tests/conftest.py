@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,24 @@ def invoke_cli(env: dict[str, str], *args: str) -> str:
     result = CliRunner().invoke(app, list(args), env=env)
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def ingest_samples_and_readers(
+    service: Service, readers: Sequence[str], *, now: dt.datetime
+) -> None:
+    """The bundled sample feeds, and ``readers`` confirmed with the topic "LLM agents"."""
+    from digest import pipeline
+    from digest.models import Topic
+    from digest.resources import samples_dir
+    from digest.store import subscribers
+
+    pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=now)
+    with service.db.session() as session:
+        for address in readers:
+            subscribers.upsert_subscriber(
+                session,
+                address,
+                now=now,
+                state="confirmed",
+                profile_changes={"topics": (Topic("LLM agents"),)},
+            )

@@ -13,13 +13,11 @@ from pathlib import Path
 import pytest
 
 from digest import pipeline
-from digest.models import Topic
-from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import deliveries, subscribers
 from digest.store.db import Database
 from digest.store.schema import Delivery
-from tests.conftest import make_settings, start_digest_run
+from tests.conftest import ingest_samples_and_readers, make_settings, start_digest_run
 from tests.smtp_sink import SmtpSink
 
 NOW = dt.datetime(2026, 5, 1, 6, 0, tzinfo=dt.UTC)
@@ -44,16 +42,7 @@ def smtp_service(
     service = Service.open(
         make_settings(database_url, tmp_path, smtp_url=sink.url + "?timeout=3", **extra)
     )
-    pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=NOW)
-    with service.db.session() as session:
-        for address in readers:
-            subscribers.upsert_subscriber(
-                session,
-                address,
-                now=NOW,
-                state="confirmed",
-                profile_changes={"topics": (Topic("LLM agents"),)},
-            )
+    ingest_samples_and_readers(service, readers, now=NOW)
     return service
 
 

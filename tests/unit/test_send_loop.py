@@ -17,13 +17,11 @@ import pytest
 from digest import pipeline
 from digest.deliver.policy import Backoff, BouncePolicy, RetryPolicy
 from digest.deliver.send_loop import DeliveryParts, deliver_due
-from digest.models import Topic
-from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import deliveries, subscribers
 from digest.store.db import Database
 from digest.store.schema import Delivery
-from tests.conftest import make_settings
+from tests.conftest import ingest_samples_and_readers, make_settings
 from tests.unit.fake_transport import Crash, FakeTransport
 
 NOW = dt.datetime(2026, 5, 1, 6, 0, tzinfo=dt.UTC)
@@ -39,16 +37,7 @@ def planned_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     url = f"sqlite:///{folder / 'digest.db'}"
     Database(url).upgrade()
     service = Service.open(make_settings(url, folder))
-    pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=NOW)
-    with service.db.session() as session:
-        for address in READERS:
-            subscribers.upsert_subscriber(
-                session,
-                address,
-                now=NOW,
-                state="confirmed",
-                profile_changes={"topics": (Topic("LLM agents"),)},
-            )
+    ingest_samples_and_readers(service, READERS, now=NOW)
     assert pipeline.plan_digests(service, DAY, now=NOW).planned == len(READERS)
     service.close()
     return folder / "digest.db"
