@@ -38,8 +38,13 @@ class Service:
         return service
 
     @cached_property
+    def secret(self) -> str:
+        """The configured key, else the one generated once and kept in the database."""
+        return self.settings.secret_key or self.db.secret_key()
+
+    @cached_property
     def signer(self) -> Signer:
-        return Signer(self.settings.secret_key or self.db.secret_key())
+        return Signer(self.secret)
 
     @cached_property
     def links(self) -> LinkBuilder:

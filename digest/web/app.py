@@ -16,7 +16,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from digest.config import Settings
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
 from digest.web import archive, health, home, links, manage, subscribe, topics, unsubscribe
@@ -87,12 +86,6 @@ ROUTES = [
 ]
 
 
-def limits_from(settings: Settings) -> RateLimits:
-    return RateLimits(
-        overall=settings.signups_per_hour, ranked_per_minute=settings.ranked_pages_per_minute
-    )
-
-
 def create_app(
     service: Service,
     *,
@@ -104,7 +97,7 @@ def create_app(
     folder = templates_dir() / "web"
     css = (folder / "style.css").read_text("utf-8")
     https = settings.base_url.startswith("https://")
-    secret = settings.secret_key or service.db.secret_key()
+    secret = service.secret
     app = Starlette(
         debug=False,
         routes=ROUTES,
@@ -126,7 +119,7 @@ def create_app(
         service=service,
         templates=template_environment(folder),
         csrf=CsrfTokens(secret),
-        limits=Limiter(limits or limits_from(settings), service.db, secret, clock),
+        limits=Limiter(limits or RateLimits.from_settings(settings), service.db, secret, clock),
         rankings=Rankings(),
         clock=clock,
         https=https,

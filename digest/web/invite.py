@@ -10,17 +10,15 @@ import asyncio
 import datetime as dt
 
 from digest.service import Service
-from digest.web.app import limits_from
-from digest.web.limits import Limiter
+from digest.web.limits import Limiter, RateLimits
 from digest.web.mail import send_one
 from digest.web.subscribe import prepare_signup_email
 
 
 def send_confirmation(service: Service, address: str, *, now: dt.datetime) -> str:
     """Send ``address`` its confirm link; returns one line saying what happened."""
-    secret = service.settings.secret_key or service.db.secret_key()
-    limits = limits_from(service.settings)
-    if not Limiter(limits, service.db, secret, lambda: now).allow_account_mail(address):
+    limits = RateLimits.from_settings(service.settings)
+    if not Limiter(limits, service.db, service.secret, lambda: now).allow_account_mail(address):
         return (
             f"no confirmation email sent: {address} had its {limits.mails_per_day} account"
             " emails today; try tomorrow, or add --confirmed if they already agreed"

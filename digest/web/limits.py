@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from digest.config import Settings
 from digest.store import rate_limits
 from digest.store.db import Database
 from digest.store.rate_limits import Allowance
@@ -65,6 +66,12 @@ class RateLimits:
     ranked_per_minute: int = 30  # ranking pages per client network (DIGEST_RANKED_PAGES_...)
     window: float = 3600.0  # seconds: the sign-up and POST window
     posts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        return cls(
+            overall=settings.signups_per_hour, ranked_per_minute=settings.ranked_pages_per_minute
+        )
 
     def post_limit(self, action: str) -> int:
         return {**POST_LIMITS, **self.posts}[action]
