@@ -38,3 +38,17 @@ class LoopbackPort:
             server.should_exit = True
             thread.join(timeout=30)
             self.sock.close()
+
+
+def assert_healthz_answers(url: str, *, within: float, behind: str) -> None:
+    """/healthz answers 200 within ``within`` seconds while ``behind`` keeps the site busy."""
+    import httpx
+    import pytest
+
+    started = time.monotonic()
+    try:
+        health = httpx.get(f"{url}/healthz", timeout=within)
+    except httpx.TimeoutException:
+        pytest.fail(f"/healthz waited over {within} s behind {behind}")
+    assert health.status_code == 200
+    assert time.monotonic() - started < within
