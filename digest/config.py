@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     @property
     def seed_sources(self) -> list[str]:
         """DIGEST_SOURCES: sources separated by commas (a shorthand may contain spaces)."""
-        return [part.strip() for part in self.sources.split(",") if part.strip()]
+        return _comma_list(self.sources)
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
