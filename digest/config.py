@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     # networks, comma-separated). /metrics needs the bearer token when one is set.
     trusted_proxies: str = "127.0.0.1, ::1"
     metrics_token: str | None = None
+    # Papers first seen without authors or categories (Hugging Face, TL;DR feeds) are completed
+    # from the arXiv API by id after each fetching ingest; off: DIGEST_COMPLETE_METADATA=0.
+    complete_metadata: bool = True
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    complete_metadata_per_run: int = Field(500, ge=1, le=5000)
+    # An optional one-line TL;DR per pick from an OpenAI-compatible chat completions endpoint
+    # (e.g. https://api.openai.com/v1 or http://localhost:11434/v1); unset: the excerpt shows.
+    tldr_url: str | None = None
+    tldr_model: str = "gpt-4o-mini"
+    tldr_api_key: str | None = None
+    tldr_timeout: float = Field(15.0, gt=0, le=120)
     # Site-wide sign-ups per hour, and ranking pages (topics, trending) per client per minute.
     signups_per_hour: int = Field(100, ge=1)
     ranked_pages_per_minute: int = Field(30, ge=1)
@@ -119,6 +130,13 @@ class Settings(BaseSettings):
         if value and (len(value.strip()) < 16 or any(ch in value for ch in "\r\n\x00")):
             raise ValueError("must be one line of at least 16 characters")
         return value.strip() if value else None
+
+    @field_validator("arxiv_api_url", "tldr_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/") if value else None
 
     @field_validator("base_url")
     @classmethod

@@ -78,6 +78,7 @@ class Paper:
     published: dt.datetime | None = None
     first_seen: dt.datetime | None = None
     sources: tuple[str, ...] = ()
+    tldr: str | None = None  # the cached one-line TL;DR, when DIGEST_TLDR_URL made one
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         outbox_dir=tmp_path / "outbox",
         base_url="http://digest.test",
         secret_key="test-secret-key",
+        complete_metadata=False,  # tests that complete papers point it at a loopback API
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -89,6 +90,7 @@ def start_digest_run(
         DIGEST_SMTP_URL=smtp_url,
         DIGEST_SECRET_KEY="test-secret-key",
         DIGEST_BASE_URL="http://digest.test",
+        DIGEST_COMPLETE_METADATA="0",
         **settings,
     )
     script = Path(sys.executable).with_name("digest")
@@ -123,6 +125,7 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "DIGEST_DATABASE_URL": database_url,
         "DIGEST_OUTBOX_DIR": str(tmp_path / "outbox"),
         "DIGEST_SECRET_KEY": "cli-test-key",
+        "DIGEST_COMPLETE_METADATA": "0",
     }
     assert CliRunner().invoke(app, ["db", "upgrade"], env=values).exit_code == 0
     return values

@@ -20,6 +20,7 @@ from digest.deliver import send_loop as deliver
 from digest.errors import DigestError
 from digest.models import Digest
 from digest.render.compose import compose_digest, digest_message_id
+from digest.render.latex import readable
 from digest.render.mime import parts_of
 from digest.service import Service, utcnow
 
@@ -107,7 +108,7 @@ def preview(
 def _print_preview(subject: str, digest: Digest) -> None:
     typer.echo(f"Subject: {subject}")
     for number, pick in enumerate(digest.picks, 1):
-        typer.echo(f"{number:2}. [{pick.score:.3f}] {pick.paper.title}")
+        typer.echo(f"{number:2}. [{pick.score:.3f}] {readable(pick.paper.title)}")
         typer.echo(f"    {pick.paper.url or ''}  {' · '.join(pick.reasons)}")
     for topic, count in digest.overflow:
         typer.echo(f"    +{count} more on {topic}")

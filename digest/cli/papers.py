@@ -12,6 +12,7 @@ from digest.cli.output import (
     echo_json,
     paper_json,
 )
+from digest.render.latex import readable
 from digest.store import papers
 
 papers_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Stored papers.")
@@ -34,4 +35,4 @@ def papers_list(
         return
     for paper in rows:
         day = paper.published.date().isoformat() if paper.published else "?"
-        typer.echo(f"{day}  {paper.arxiv_id or paper.doi or paper.key}  {paper.title}")
+        typer.echo(f"{day}  {paper.arxiv_id or paper.doi or paper.key}  {readable(paper.title)}")

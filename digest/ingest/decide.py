@@ -98,6 +98,7 @@ class Known:
     filled: set[str] = field(default_factory=set)  # fillable columns that hold a value
     arxiv_id: str | None = None
     doi: str | None = None
+    has_authors: bool = True
     pending: NewPaper | None = None  # insert values of a row new in this batch
 
 
@@ -207,6 +208,7 @@ def pending_paper(item: FeedItem, key: str, now: dt.datetime) -> Known:
         filled={name for name, attr in FILLABLE if getattr(item, attr)},
         arxiv_id=item.arxiv_id,
         doi=item.doi,
+        has_authors=bool(item.authors),
         pending=values,
     )
 
@@ -235,6 +237,9 @@ def decide_changes(known: Known, item: FeedItem, key: str, now: dt.datetime) -> 
     if not known.has_abstract and item.abstract:
         changes["abstract"] = item.abstract
     known.has_abstract = known.has_abstract or bool(item.abstract)
+    if not known.has_authors and item.authors:  # any later source that names them fills them
+        changes["authors"] = list(item.authors)
+    known.has_authors = known.has_authors or bool(item.authors)
     extra = [c for c in item.categories if c not in known.categories]
     if extra:
         known.categories = [*known.categories, *extra]

@@ -171,14 +171,14 @@ def _fetch_http(
     for attempt in range(RETRIES + 1):
         if pacer is not None:
             pacer.wait(url)
-        answer = _on_own_loop(_attempt(url, headers, timeout, max_bytes, attempt < RETRIES))
+        answer = run_on_own_loop(_attempt(url, headers, timeout, max_bytes, attempt < RETRIES))
         if isinstance(answer, FetchResult):
             return answer
         sleep(retry_delay(answer.retry_after, attempt))
     raise AssertionError("unreachable: the last attempt always returns or raises")
 
 
-def _on_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+def run_on_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run one request on a fresh event loop, without waiting for a stuck DNS lookup's thread.
 
     ``asyncio.run`` would join the loop's executor threads at the end, and a resolver that

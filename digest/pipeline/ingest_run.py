@@ -15,6 +15,7 @@ from digest.ingest.fetch import HostPacer
 from digest.ingest.report import IngestReport
 from digest.ops import run_tracking
 from digest.ops.metrics import process_metrics
+from digest.pipeline.complete_job import complete_metadata
 from digest.pipeline.ingest_job import OnReport, ingest_files, ingest_sources
 from digest.service import Service
 
@@ -31,11 +32,22 @@ def run_ingest(
     pacer: HostPacer | None = None,
     on_report: OnReport | None = None,
 ) -> list[IngestReport]:
-    """Ingest local files, then (when ``fetch_sources``) the named or all enabled sources."""
+    """Ingest local files, then (when ``fetch_sources``) the named or all enabled sources, and
+    complete papers missing authors or categories from the arXiv API (DIGEST_COMPLETE_METADATA).
+
+    Only a fetching run asks the API: local files alone (the offline demo) make no request.
+    """
     with run_tracking.track_run(service.db, "ingest", now=now) as run:
         reports = ingest_files(service, files, now=now, on_report=on_report)
         if fetch_sources:
+            pacer = pacer or HostPacer()
             reports += ingest_sources(service, sources, now=now, pacer=pacer, on_report=on_report)
+            if service.settings.complete_metadata:
+                completed = complete_metadata(service, now=now, pacer=pacer)
+                if completed.pages or completed.error:
+                    reports.append(completed)
+                    if on_report:
+                        on_report(completed, len(reports), len(reports))
         process_metrics().count_ingest(reports)
         for report in reports:
             if report.error:

@@ -14,6 +14,7 @@ from digest.models import (
     Subscriber,
 )
 from digest.pipeline.digests import RankingContext, assemble_digest, ranking_context
+from digest.pipeline.tldr_job import TldrMaker
 from digest.render.compose import digest_message_id
 from digest.service import Service
 from digest.store import deliveries, planning, subscribers, suppressions
@@ -61,6 +62,7 @@ def plan_digests(
         suppressed = suppressions.suppression_list(session)
     context = ranking_context(service, date, window_days)
     editions: dict[EditionKey, int] = {}  # picks recorded so far, shared across chunks
+    tldr = TldrMaker(service)
     count = len(targets if targets is not None else ids)
     bounds = [0, *range(FIRST_CHUNK, count, PLAN_CHUNK), count] if count else []
     for start, end in itertools.pairwise(bounds):
@@ -76,7 +78,7 @@ def plan_digests(
                 report.already_had += 1
             elif subscriber.state == "confirmed" and subscriber.email not in suppressed:
                 eligible.append(subscriber)
-        _plan_chunk(service, context, eligible, report, editions, now=now, dry_run=dry_run)
+        _plan_chunk(service, context, eligible, report, editions, tldr, now=now, dry_run=dry_run)
     return report
 
 
@@ -86,11 +88,13 @@ def _plan_chunk(
     chunk: Sequence[Subscriber],
     report: PlanReport,
     editions: dict[EditionKey, int],
+    tldr: TldrMaker,
     *,
     now: dt.datetime,
     dry_run: bool,
 ) -> None:
-    """Rank a chunk of subscribers and record their deliveries, RECORD_CHUNK per transaction."""
+    """Rank a chunk of subscribers and record their deliveries, RECORD_CHUNK per transaction;
+    the picks' TL;DRs (when configured) are made first, so the senders find them stored."""
     digests = _rank_chunk(service, context, chunk, now=now)
     plans = []
     for subscriber in chunk:
@@ -102,6 +106,7 @@ def _plan_chunk(
             report.previews.append(digest)
         else:
             plans.append(_planned(service, digest, kind))
+    tldr.ensure((pick.paper for plan in plans for pick in plan.picks), now=now)
     _record(service, plans, report, editions, now=now)
 
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 from markupsafe import Markup
 
 from digest.models import Digest, Links, Paper, Pick
+from digest.render.latex import readable
 from digest.render.text import excerpt, safe_url, shorten_authors
 
 OTHER_TOPIC = "Also worth a look"
@@ -26,22 +27,31 @@ class PaperFacts:
     url: str | None
     authors: str
     categories: str
-    excerpt: str
+    excerpt: str  # the one line under the title: the TL;DR when there is one, else the abstract's
     pdf_url: str | None
     code_url: str | None
+    tldr: str | None = None  # the language model's one-line TL;DR (None: unset or it failed)
+    abstract_excerpt: str = ""  # the abstract's first sentences, whatever ``excerpt`` shows
 
 
 @lru_cache(maxsize=8192)
 def paper_facts(paper: Paper) -> PaperFacts:
-    """Cached: a run shows the same few hundred papers to thousands of subscribers."""
+    """Cached: a run shows the same few hundred papers to thousands of subscribers.
+
+    Title, abstract and TL;DR pass :func:`readable` here, so no view shows LaTeX source.
+    """
+    abstract = excerpt(readable(paper.abstract))
+    tldr = readable(" ".join(paper.tldr.split())) if paper.tldr else None
     return PaperFacts(
-        title=" ".join(paper.title.split()),
+        title=readable(" ".join(paper.title.split())),
         url=safe_url(paper.url),
         authors=shorten_authors(paper.authors),
         categories=", ".join(paper.categories[:5]),
-        excerpt=excerpt(paper.abstract),
+        excerpt=tldr or abstract,
         pdf_url=safe_url(paper.pdf_url),
         code_url=safe_url(paper.code_url),
+        tldr=tldr,
+        abstract_excerpt=abstract,
     )
 
 

@@ -16,7 +16,19 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from digest.ingest.decide import (
@@ -46,7 +58,7 @@ def merge_feed_items(
     keys = [paper_key(item) for item in items]
     by_key, by_doi = _load_known(connection, keys, [item.doi for item in items if item.doi])
     batch = decide_batch(items, keys, by_key, by_doi, now)
-    _update_papers(connection, batch.updates)
+    update_papers(connection, batch.updates)
     _insert_papers(connection, batch.new)
     seen = [(_paper_id(known), item) for known, item in zip(batch.matched, items, strict=True)]
     _record_sightings(connection, source_name, heaviest_items(seen), now)
@@ -67,6 +79,9 @@ _KNOWN_COLUMNS = (
     _PAPERS.c.announced_at,
     _PAPERS.c.abstract != "",
     *(_PAPERS.c[name] for name, _ in FILLABLE),  # row[7:], in FILLABLE order
+    func.coalesce(cast(_PAPERS.c.authors, Text), "[]")
+    .not_in(["[]", "null"])
+    .label("has_authors"),  # as text: PostgreSQL's json type has no equality
 )
 
 
@@ -101,9 +116,10 @@ def _known(row: Any) -> Known:
         categories=list(row[4] or ()),
         announced_at=_aware(row[5]),
         has_abstract=bool(row[6]),
-        filled={name for (name, _), value in zip(FILLABLE, row[7:], strict=True) if value},
+        filled={name for (name, _), value in zip(FILLABLE, row[7:-1], strict=True) if value},
         arxiv_id=row.arxiv_id,
         doi=row.doi,
+        has_authors=bool(row.has_authors),
     )
 
 
@@ -111,7 +127,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
-def _update_papers(connection: Connection, updates: Sequence[tuple[int, PaperChanges]]) -> None:
+def update_papers(connection: Connection, updates: Sequence[tuple[int, PaperChanges]]) -> None:
     """One executemany UPDATE per set of changed columns, the sets in order of first change."""
     batches: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
     for paper_id, changes in updates:

@@ -18,6 +18,7 @@ from digest.models import Paper, TrendSignal
 from digest.store.db import one_of
 from digest.store.paper_merge import CHUNK, merge_feed_items
 from digest.store.schema import PaperRow, Sighting
+from digest.store.tldrs import tldrs_for
 
 __all__ = [
     "MergeCounts",
@@ -47,6 +48,7 @@ def _sources_by_paper(session: Session, ids: Sequence[int]) -> dict[int, list[st
 def to_papers(session: Session, rows: Iterable[PaperRow]) -> list[Paper]:
     rows = list(rows)
     sources = _sources_by_paper(session, [row.id for row in rows])
+    tldrs = tldrs_for(session, [row.id for row in rows])
     return [
         Paper(
             id=row.id,
@@ -64,6 +66,7 @@ def to_papers(session: Session, rows: Iterable[PaperRow]) -> list[Paper]:
             published=row.announced_at,
             first_seen=row.first_seen_at,
             sources=tuple(sources.get(row.id, ())),
+            tldr=tldrs.get(row.id),
         )
         for row in rows
     ]

@@ -95,6 +95,22 @@ class PaperRow(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     announce_type: Mapped[str | None] = mapped_column(String(20))
     has_full_record: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Completion from the arXiv API (authors, categories of a paper first seen as a mention):
+    # requests that failed so far, and when the API answered for it; then it is not asked again.
+    metadata_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    metadata_checked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class PaperTldr(Base):
+    """A paper's one-line TL;DR from the configured language model, asked once per paper."""
+
+    __tablename__ = "paper_tldrs"
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class Sighting(Base):
@@ -254,6 +270,7 @@ __all__ = [
     "Feedback",
     "KeyValue",
     "PaperRow",
+    "PaperTldr",
     "RateLimitHit",
     "Run",
     "Sighting",

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from digest import rank
 from digest.models import Paper, TrendSignal
+from digest.render.latex import readable
 from digest.render.text import excerpt, safe_url, shorten_authors
 from digest.store import archive, papers
 from digest.web.pages import page, web
@@ -59,11 +60,11 @@ def why_trending(signal: TrendSignal | None) -> str:
 def paper_card(paper: Paper, signal: TrendSignal | None, reasons: Sequence[str] = ()) -> PaperCard:
     """The card; ``reasons`` (the ranker's, on a topic page) replace the trending note."""
     return PaperCard(
-        title=" ".join(paper.title.split()),
+        title=readable(" ".join(paper.title.split())),
         url=safe_url(paper.url),
         authors=shorten_authors(paper.authors, shown=4),
         categories=", ".join(paper.categories[:4]),
-        excerpt=excerpt(paper.abstract, limit=320, sentences=2),
+        excerpt=excerpt(readable(paper.abstract), limit=320, sentences=2),
         why=" · ".join(reasons) if reasons else why_trending(signal),
         pdf_url=safe_url(paper.pdf_url),
         code_url=safe_url(paper.code_url),
