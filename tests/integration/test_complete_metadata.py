@@ -27,7 +27,7 @@ from digest.service import Service
 from digest.store import papers
 from digest.store.db import Database
 from digest.store.schema import PaperRow
-from tests.conftest import make_settings
+from tests.conftest import invoke_cli, make_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TLDR_FEED = FIXTURES / "hf-daily-papers" / "rss-takara-tldr-2026-04-30.xml"
@@ -224,3 +224,13 @@ def test_a_richer_later_sighting_fills_empty_authors_whatever_the_order(
     rows = stored(service)
     service.close()
     assert all(rows[arxiv_id].authors for arxiv_id in IN_BOTH)
+
+
+def test_digest_ingest_completes_papers_and_says_so(cli_env: dict[str, str]) -> None:
+    with api_server() as server:
+        env = {**cli_env, "DIGEST_COMPLETE_METADATA": "1", "DIGEST_ARXIV_API_URL": server.url}
+        invoke_cli(env, "sources", "add", str(TLDR_FEED), "--name", "tldr")
+        output = invoke_cli(env, "ingest", "--host-delay", "0")
+        invoke_cli({**env, "DIGEST_COMPLETE_METADATA": "0"}, "ingest", "--host-delay", "0")
+    assert "arXiv API (metadata): new 0, updated 4" in output
+    assert len(server.asked) == 1
