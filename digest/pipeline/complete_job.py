@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from digest.errors import DigestError
-from digest.ingest.complete import id_list_batches
+from digest.ingest.complete import ID_BATCH, id_list_batches
 from digest.ingest.fetch import HostPacer, fetch
 from digest.ingest.parse import parse_feed
 from digest.ingest.report import IngestReport
@@ -23,14 +23,17 @@ REPORT_NAME = "arXiv API (metadata)"
 USER_AGENT = "digest/0.1 (+mailto:{contact})"
 
 
-def complete_metadata(service: Service, *, now: dt.datetime, pacer: HostPacer) -> IngestReport:
-    """Ask the arXiv API for papers missing authors or categories; fill what it answers."""
+def complete_metadata(
+    service: Service, *, now: dt.datetime, pacer: HostPacer, batch: int = ID_BATCH
+) -> IngestReport:
+    """Ask the arXiv API for papers missing authors or categories, ``batch`` ids a request
+    (spaced by ``pacer``); fill what it answers."""
     settings = service.settings
     report = IngestReport(REPORT_NAME)
     with service.db.session() as session:
         wanted = completion.papers_to_complete(session, limit=settings.complete_metadata_per_run)
     by_arxiv_id = {arxiv_id: paper_id for paper_id, arxiv_id in wanted}
-    for url, ids in id_list_batches(settings.arxiv_api_url, list(by_arxiv_id)):
+    for url, ids in id_list_batches(settings.arxiv_api_url, list(by_arxiv_id), batch):
         asked = {arxiv_id: by_arxiv_id[arxiv_id] for arxiv_id in ids}
         try:
             answer = fetch(

@@ -64,7 +64,9 @@ def paper_card(paper: Paper, signal: TrendSignal | None, reasons: Sequence[str] 
         url=safe_url(paper.url),
         authors=shorten_authors(paper.authors, shown=4),
         categories=", ".join(paper.categories[:4]),
-        excerpt=excerpt(readable(paper.abstract), limit=320, sentences=2),
+        excerpt=readable(paper.tldr)
+        if paper.tldr
+        else excerpt(readable(paper.abstract), limit=320, sentences=2),
         why=" · ".join(reasons) if reasons else why_trending(signal),
         pdf_url=safe_url(paper.pdf_url),
         code_url=safe_url(paper.code_url),

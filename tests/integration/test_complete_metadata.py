@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from digest.ingest.complete import id_list_batches
 from digest.ingest.fetch import HostPacer
+from digest.pipeline.complete_job import complete_metadata
 from digest.pipeline.demo import run_demo
 from digest.pipeline.ingest_job import ingest_files
 from digest.pipeline.ingest_run import run_ingest
@@ -234,3 +236,30 @@ def test_digest_ingest_completes_papers_and_says_so(cli_env: dict[str, str]) -> 
         invoke_cli({**env, "DIGEST_COMPLETE_METADATA": "0"}, "ingest", "--host-delay", "0")
     assert "arXiv API (metadata): new 0, updated 4" in output
     assert len(server.asked) == 1
+
+
+def test_requests_are_batched_and_spaced_by_the_host_pacer(tmp_path: Path) -> None:
+    clock = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    pacer = HostPacer(3.0, clock=lambda: clock[0], sleep=sleep)
+    with api_server() as server:
+        service = open_service(f"sqlite:///{tmp_path / 'd.db'}", tmp_path, server.url)
+        ingest_files(service, [TLDR_FEED], now=NOW)
+        report = complete_metadata(service, now=NOW, pacer=pacer, batch=20)
+        service.close()
+    assert [len(ids) for ids in server.asked] == [20, 20, 10]
+    assert waits == [3.0, 3.0] and report.pages == 3 and report.updated == 4
+
+
+def test_id_list_urls_carry_the_ids_and_a_matching_max_results() -> None:
+    ids = [f"2604.{n:05d}" for n in range(250)]
+    batches = id_list_batches("https://export.arxiv.org/api/query", ids)
+    assert [len(asked) for _, asked in batches] == [100, 100, 50]
+    url, asked = batches[2]
+    query = parse_qs(urlsplit(url).query)
+    assert query["id_list"] == [",".join(asked)] and query["max_results"] == ["50"]
