@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html import unescape
 
 import pytest
 
@@ -65,3 +66,28 @@ def test_views_show_readable_text_and_the_store_keeps_the_source() -> None:
     assert "$" not in facts.excerpt and "\\" not in card.excerpt
     assert "with emergent creative capabilities" in facts.excerpt
     assert paper.title == r"Bounds in $\ln\ln T$ time"  # the source is kept for a re-render
+
+
+LATEX_TITLE = r"Regret $\ln\ln T$ for $\textit{with emergent creative capabilities}$ bandits"
+LATEX_ABSTRACT = r"We bound $O(\sqrt{n})$ regret on 50% of runs. The \emph{second} sentence."
+
+
+def test_both_parts_of_the_email_show_readable_text_and_a_tldr_replaces_the_excerpt() -> None:
+    from dataclasses import replace
+
+    from digest.render.renderer import EmailRenderer
+    from tests.unit.render_support import PAPERS, make_digest, make_links
+
+    latex = replace(PAPERS[0], title=LATEX_TITLE, abstract=LATEX_ABSTRACT)
+    summarized = replace(PAPERS[1], tldr="A one-line summary of $\\alpha$-paper two.")
+    digest = make_digest([latex, summarized, *PAPERS[2:10]])
+    renderer = EmailRenderer(
+        list_name="Papers digest", postal_address="1 Example St", base_url="https://d.example"
+    )
+    email = renderer.render_digest(digest, make_links(digest))
+    readable_title = "Regret ln ln T for with emergent creative capabilities bandits"
+    for part in (" ".join(email.text.split()), " ".join(unescape(email.html).split())):
+        assert readable_title in part
+        assert "O(√(n)) regret on 50% of runs" in part
+        assert "A one-line summary of α-paper two." in part
+        assert "\\ln" not in part and "\\textit" not in part and "\\emph" not in part
