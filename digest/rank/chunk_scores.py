@@ -71,6 +71,32 @@ class ChunkScores:
         self.passing = passing
         slots = rel.rows.shape[1]
         self.label = np.where((rel.relevance > 0) & rel.matched, rel.label, slots)
+        self._serve_every_topic()
+
+    def _serve_every_topic(self) -> None:
+        """Label a paper with each topic that has a passing paper but no paper of its own.
+
+        A paper is labelled with its best topic, so a topic whose papers all serve a stronger
+        one would get no pick. Such a topic takes, from a topic with two or more papers, the
+        passing paper it matches best (at least NAMED_TOPIC_MIN, so its reason can name it).
+        """
+        rel, table, slots = self.rel, text_table(self.run.index), self.rel.rows.shape[1]
+        for j in range(slots):
+            present = rel.rows[:, j] > 0
+            if not present.any():
+                break
+            own = ((self.label == j) & self.passing).any(axis=1)
+            for i in np.flatnonzero(present & ~own).tolist():
+                weighted = weighted_strength(table.strength[rel.rows[i, j]], rel.weights[i, j])
+                counts = np.bincount(self.label[i][self.passing[i]], minlength=slots + 1)
+                donors = self.passing[i] & (weighted >= m.NAMED_TOPIC_MIN)
+                donors &= counts[self.label[i]] >= 2
+                if donors.any():
+                    docs = np.flatnonzero(donors)
+                    order = np.lexsort(
+                        (self.run.id_rank[docs], -self.score[i, docs], -weighted[docs])
+                    )
+                    self.label[i, docs[order[0]]] = j
 
     def labels(self, i: int) -> list[str]:
         """Label per topic slot (the last is "no topic")."""
