@@ -15,8 +15,9 @@ import numpy as np
 from digest.models import Paper, Pick, Profile, TrendSignal
 from digest.rank import matching as m
 from digest.rank.arrays import Flags, Positions
-from digest.rank.batch import best_seed, chunk_relevance, weighted_strength
+from digest.rank.batch import chunk_relevance, weighted_strength
 from digest.rank.index import CorpusIndex
+from digest.rank.reasons import TopicMatch, relevance_reasons, topic_reasons
 from digest.rank.select import OTHER_TOPIC_LABEL, trend_reasons, trending_score
 from digest.rank.tables import text_table
 
@@ -163,17 +164,19 @@ class ChunkScores:
         )
         seeds = self.seed_papers[i] if self.seed_papers else ()
         picks = []
-        for doc, relevance, score, trending, label, near_ok, boosts, weighted in rows:
+        complete = table.complete[np.ix_(rel.rows[i, : len(topics)], at)]
+        for k, (doc, relevance, score, trending, label, near_ok, boosts, weighted) in enumerate(
+            rows
+        ):
             paper = index.papers[doc]
             reasons = []
+            served = topics[label] if label < len(topics) else None
             if relevance > 0:
-                named = [
-                    text
-                    for w, text in sorted(
-                        zip(weighted, topics, strict=True), key=lambda s: (-s[0], s[1])
-                    )
-                    if w >= m.NAMED_TOPIC_MIN
-                ][:3]
+                matches = [
+                    TopicMatch(text, w, c)
+                    for text, w, c in zip(topics, weighted, complete[:, k], strict=True)
+                ]
+                named = topic_reasons(served, matches)
                 reasons = relevance_reasons(profile, index, seeds, doc, named, near_ok, boosts)
             if self.t[i] > 0:
                 reasons.extend(self.run.trend_reasons[doc])
@@ -183,37 +186,11 @@ class ChunkScores:
                     score=score,
                     relevance=round(relevance, 9),
                     trending=round(trending, 9),
-                    topic=topics[label] if label < len(topics) else None,
+                    topic=served,
                     reasons=tuple(reasons),
                 )
             )
         return picks
-
-
-def relevance_reasons(
-    profile: Profile,
-    index: CorpusIndex,
-    seeds: Sequence[Paper],
-    doc: int,
-    named: list[str],
-    near_ok: bool,
-    boosts: list[bool],
-) -> list[str]:
-    """What earned paper ``doc`` its relevance: the grounds :mod:`.batch` found for it."""
-    paper = index.papers[doc]
-    reasons = ["matched: " + ", ".join(named)] if named else []
-    if near_ok and not named:
-        reasons.append("close to today's best matches for your topics")
-    author = m.followed_author(paper, profile.authors) if boosts[0] else None
-    if author is not None:
-        reasons.append(f"by an author you follow: {author}")
-    category = m.matching_category(paper, profile.categories) if boosts[1] else None
-    if category is not None:
-        reasons.append(f"in {category}")
-    seed = best_seed(profile, index, seeds, doc) if boosts[2] else None
-    if seed is not None:
-        reasons.append(f"like your seed {seed}")
-    return reasons
 
 
 def chunk_scores(
