@@ -16,6 +16,7 @@ from digest.models import Paper, Pick, Profile, TrendSignal
 from digest.rank import matching as m
 from digest.rank.arrays import Flags, Positions
 from digest.rank.batch import chunk_relevance, weighted_strength
+from digest.rank.feedback import NEGATIVE_PREFIX
 from digest.rank.index import CorpusIndex
 from digest.rank.reasons import TopicMatch, relevance_reasons, topic_reasons
 from digest.rank.select import OTHER_TOPIC_LABEL, trend_reasons, trending_score
@@ -39,6 +40,13 @@ class RunArrays:
         self.id_rank = np.empty(index.size, dtype=np.intp)
         self.id_rank[self.id_order] = np.arange(index.size)
         self.trend_reasons = [trend_reasons(signals.get(p.id)) for p in index.papers]
+
+    def seed_positions(self, seeds: Sequence[str], seed_papers: Sequence[Paper]) -> Positions:
+        """Positions of the seed papers (positive or negative) among today's candidates."""
+        found = {self.index.find(seed.removeprefix(NEGATIVE_PREFIX)) for seed in seeds}
+        found.discard(None)
+        at = self.positions({p.id for p in seed_papers}).tolist() + sorted(found)  # type: ignore[type-var]
+        return np.asarray(at, dtype=np.intp)
 
     def positions(self, paper_ids: Collection[int]) -> Positions:
         if not paper_ids or not self.index.size:
@@ -69,6 +77,9 @@ class ChunkScores:
         passing &= self.score >= min_score
         for i, ids in enumerate(exclude_paper_ids):
             passing[i, run.positions(ids)] = False
+        for i, profile in enumerate(profiles):
+            if profile.seeds:  # the reader's own library is never recommended back
+                passing[i, run.seed_positions(profile.seeds, seed_papers[i])] = False
         self.passing = passing
         slots = rel.rows.shape[1]
         self.label = np.where((rel.relevance > 0) & rel.matched, rel.label, slots)

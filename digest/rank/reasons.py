@@ -3,20 +3,23 @@
 "matched: T" is said only when every concept of topic T (each informative word, as a stem or
 as the acronym the corpus taught) occurs in the paper; a topic that placed the paper with only
 some of its words is "partly on your topic T". The topic the pick serves (its section in the
-email) is always named, first; the others only when they counted (NAMED_TOPIC_MIN).
+email) is always named, first; the others only when they counted (NAMED_TOPIC_MIN). Seeds
+are named by title.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from textwrap import shorten
 
 from digest.models import Paper, Profile
 from digest.rank import matching as m
 from digest.rank.batch import best_seed
-from digest.rank.index import CorpusIndex
+from digest.rank.index import CorpusIndex, normalise_identifier
 
 MAX_NAMED = 3
+SEED_TITLE_CHARS = 90
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,21 @@ def relevance_reasons(
     if category is not None:
         reasons.append(f"in {category}")
     seed = best_seed(profile, index, seeds, doc) if boosts[2] else None
-    if seed is not None:
-        reasons.append(f"like your seed {seed}")
+    title = seed_title(seed, index, seeds) if seed is not None else None
+    if title is not None:
+        reasons.append(f"like your seed “{title}”")
     return reasons
+
+
+def seed_title(seed: str, index: CorpusIndex, seed_papers: Sequence[Paper]) -> str | None:
+    """The title a reason names a seed by (a reader knows their papers by title, not by id);
+    None when its text is unknown, which also means nothing was found like it."""
+    doc = index.find(seed)
+    wanted = normalise_identifier(seed)
+    paper = index.papers[doc] if doc is not None else None
+    paper = paper or next(
+        (p for p in seed_papers if wanted in {normalise_identifier(i) for i in m._ids(p)}), None
+    )
+    if paper is None or not paper.title.strip():
+        return None
+    return shorten(" ".join(paper.title.split()), SEED_TITLE_CHARS, placeholder="…")
