@@ -24,6 +24,16 @@ def _age_days(paper: Paper, now: dt.datetime) -> float:
     return max((now - when).total_seconds() / 86400.0, 0.0)
 
 
+def trend_clock(date: dt.date, now: dt.datetime) -> dt.datetime:
+    """The moment trending decays from for the digest of ``date``: the end of that (UTC) day,
+    or ``now`` when that is earlier. A preview of an old date, a backfill or the demo then
+    sees the day's attention as the day saw it, not as faded by the time since."""
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    if now.tzinfo is None:
+        end = end.replace(tzinfo=None)
+    return min(now, end)
+
+
 def trending_score(signal: TrendSignal | None, paper: Paper, now: dt.datetime) -> float:
     """Attention in 0..1: extra sources, mentions and damped upvotes, halved every 3 days.
 
@@ -47,9 +57,13 @@ def trend_reasons(signal: TrendSignal | None) -> tuple[str, ...]:
     reasons = []
     if signal.sources >= 2:
         reasons.append(f"mentioned in {signal.sources} sources")
+    if signal.mentions >= 1 and signal.sources < 2:
+        reasons.append(f"{signal.mentions} mention{'s' if signal.mentions != 1 else ''}")
     upvotes = int(signal.upvotes)
     if upvotes >= 1:
         reasons.append(f"{upvotes} upvote{'s' if upvotes != 1 else ''}")
+    if signal.cross_listed:
+        reasons.append("cross-listed")
     return tuple(reasons)
 
 

@@ -117,3 +117,25 @@ def test_topic_whose_papers_all_serve_a_stronger_topic_still_gets_one() -> None:
     }
     shown, _ = choose_for_digest(picks, 3)
     assert {p.topic for p in shown} == {"agents", "web navigation", "speculative decoding"}
+
+
+def test_trend_clock_is_the_end_of_the_digest_day_or_now_when_earlier() -> None:
+    from digest.rank import trend_clock
+
+    months_later = dt.datetime(2026, 12, 3, 17, tzinfo=dt.UTC)
+    morning = dt.datetime(2026, 4, 30, 6, tzinfo=dt.UTC)
+    assert trend_clock(dt.date(2026, 4, 30), months_later) == dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    assert trend_clock(dt.date(2026, 4, 30), morning) == morning
+
+
+def test_trend_reasons_say_what_earned_a_paper_its_trending() -> None:
+    from digest.rank.select import trend_reasons
+
+    assert trend_reasons(TrendSignal(sources=1, mentions=1, upvotes=123)) == (
+        "1 mention",
+        "123 upvotes",
+    )
+    assert trend_reasons(TrendSignal(sources=2, cross_listed=True)) == (
+        "mentioned in 2 sources",
+        "cross-listed",
+    )
