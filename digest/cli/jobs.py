@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from digest import pipeline
-from digest.cli.common import DateOpt, JsonOpt, open_service, parse_now, today
+from digest.cli.common import DateOpt, JsonOpt, open_service, parse_now
 from digest.cli.output import (
     echo_json,
     pick_json,
@@ -67,6 +67,14 @@ def preview(
     html: Annotated[Path | None, typer.Option(help="Write the HTML part here.")] = None,
     text: Annotated[Path | None, typer.Option(help="Write the text part here.")] = None,
     eml: Annotated[Path | None, typer.Option(help="Write the whole message (.eml) here.")] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Pretend it is this ISO time (trending decays from the digest date, or from "
+            "this when it is earlier).",
+        ),
+    ] = None,
 ) -> None:
     """What this subscriber's digest would contain, best first (the email's own ranking).
 
@@ -74,11 +82,11 @@ def preview(
     was already planned, else a fresh ranking.
     """
     service = open_service()
-    day = date.date() if date else today()
-    now = utcnow()
+    moment = parse_now(now)
+    day = date.date() if date else moment.date()
     stored = None if limit else deliver.stored_digest(service.db, email, day)
     if stored is None:
-        digest, _ = pipeline.preview(service, email, day, now=now, limit=limit)
+        digest, _ = pipeline.preview(service, email, day, now=moment, limit=limit)
         stored = deliver.StoredDigest(
             digest,
             not digest.picks,
@@ -89,20 +97,24 @@ def preview(
         service.composer,
         digest,
         message_id=stored.message_id,
-        now=now,
+        now=moment,
         nothing_matched=stored.nothing_matched,
     )
-    text_part, html_part = parts_of(message.data)
+    _write_parts(message.data, html, text, eml)
+    if as_json:
+        echo_json([pick_json(pick) for pick in digest.picks])
+    else:
+        _print_preview(rendered.subject, digest)
+
+
+def _write_parts(data: bytes, html: Path | None, text: Path | None, eml: Path | None) -> None:
+    text_part, html_part = parts_of(data)
     if html:
         html.write_text(html_part, encoding="utf-8", newline="")
     if text:
         text.write_text(text_part, encoding="utf-8", newline="")
     if eml:
-        eml.write_bytes(message.data)
-    if as_json:
-        echo_json([pick_json(pick) for pick in digest.picks])
-    else:
-        _print_preview(rendered.subject, digest)
+        eml.write_bytes(data)
 
 
 def _print_preview(subject: str, digest: Digest) -> None:

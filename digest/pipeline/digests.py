@@ -66,7 +66,7 @@ def _ranked_digest(
         subscriber.profile,
         context.index,
         context.signals,
-        now=now,
+        now=rank.trend_clock(context.date, now),
         exclude_paper_ids=already_sent,
         seed_papers=seeds,
     )

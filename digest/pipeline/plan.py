@@ -130,7 +130,7 @@ def _rank_chunk(
                 [s.profile for s in representatives],
                 context.index,
                 context.signals,
-                now=now,
+                now=rank.trend_clock(context.date, now),
                 exclude_paper_ids=[already_sent[s.id] for s in representatives],
                 seed_papers=[seeds.get(s.id, []) for s in representatives],
             ),

@@ -15,8 +15,10 @@ import numpy as np
 from digest.models import Paper, Pick, Profile, TrendSignal
 from digest.rank import matching as m
 from digest.rank.arrays import Flags, Positions
-from digest.rank.batch import best_seed, chunk_relevance, weighted_strength
+from digest.rank.batch import chunk_relevance, weighted_strength
+from digest.rank.feedback import NEGATIVE_PREFIX
 from digest.rank.index import CorpusIndex
+from digest.rank.reasons import TopicMatch, relevance_reasons, topic_reasons
 from digest.rank.select import OTHER_TOPIC_LABEL, trend_reasons, trending_score
 from digest.rank.tables import text_table
 
@@ -38,6 +40,13 @@ class RunArrays:
         self.id_rank = np.empty(index.size, dtype=np.intp)
         self.id_rank[self.id_order] = np.arange(index.size)
         self.trend_reasons = [trend_reasons(signals.get(p.id)) for p in index.papers]
+
+    def seed_positions(self, seeds: Sequence[str], seed_papers: Sequence[Paper]) -> Positions:
+        """Positions of the seed papers (positive or negative) among today's candidates."""
+        found = {self.index.find(seed.removeprefix(NEGATIVE_PREFIX)) for seed in seeds}
+        found.discard(None)
+        at = self.positions({p.id for p in seed_papers}).tolist() + sorted(found)  # type: ignore[type-var]
+        return np.asarray(at, dtype=np.intp)
 
     def positions(self, paper_ids: Collection[int]) -> Positions:
         if not paper_ids or not self.index.size:
@@ -68,9 +77,38 @@ class ChunkScores:
         passing &= self.score >= min_score
         for i, ids in enumerate(exclude_paper_ids):
             passing[i, run.positions(ids)] = False
+        for i, profile in enumerate(profiles):
+            if profile.seeds:  # the reader's own library is never recommended back
+                passing[i, run.seed_positions(profile.seeds, seed_papers[i])] = False
         self.passing = passing
         slots = rel.rows.shape[1]
         self.label = np.where((rel.relevance > 0) & rel.matched, rel.label, slots)
+        self._serve_every_topic()
+
+    def _serve_every_topic(self) -> None:
+        """Label a paper with each topic that has a passing paper but no paper of its own.
+
+        A paper is labelled with its best topic, so a topic whose papers all serve a stronger
+        one would get no pick. Such a topic takes, from a topic with two or more papers, the
+        passing paper it matches best (at least NAMED_TOPIC_MIN, so its reason can name it).
+        """
+        rel, table, slots = self.rel, text_table(self.run.index), self.rel.rows.shape[1]
+        for j in range(slots):
+            present = rel.rows[:, j] > 0
+            if not present.any():
+                break
+            own = ((self.label == j) & self.passing).any(axis=1)
+            for i in np.flatnonzero(present & ~own).tolist():
+                weighted = weighted_strength(table.strength[rel.rows[i, j]], rel.weights[i, j])
+                counts = np.bincount(self.label[i][self.passing[i]], minlength=slots + 1)
+                donors = self.passing[i] & (weighted >= m.NAMED_TOPIC_MIN)
+                donors &= counts[self.label[i]] >= 2
+                if donors.any():
+                    docs = np.flatnonzero(donors)
+                    order = np.lexsort(
+                        (self.run.id_rank[docs], -self.score[i, docs], -weighted[docs])
+                    )
+                    self.label[i, docs[order[0]]] = j
 
     def labels(self, i: int) -> list[str]:
         """Label per topic slot (the last is "no topic")."""
@@ -137,17 +175,19 @@ class ChunkScores:
         )
         seeds = self.seed_papers[i] if self.seed_papers else ()
         picks = []
-        for doc, relevance, score, trending, label, near_ok, boosts, weighted in rows:
+        complete = table.complete[np.ix_(rel.rows[i, : len(topics)], at)]
+        for k, (doc, relevance, score, trending, label, near_ok, boosts, weighted) in enumerate(
+            rows
+        ):
             paper = index.papers[doc]
             reasons = []
+            served = topics[label] if label < len(topics) else None
             if relevance > 0:
-                named = [
-                    text
-                    for w, text in sorted(
-                        zip(weighted, topics, strict=True), key=lambda s: (-s[0], s[1])
-                    )
-                    if w >= m.NAMED_TOPIC_MIN
-                ][:3]
+                matches = [
+                    TopicMatch(text, w, c)
+                    for text, w, c in zip(topics, weighted, complete[:, k], strict=True)
+                ]
+                named = topic_reasons(served, matches)
                 reasons = relevance_reasons(profile, index, seeds, doc, named, near_ok, boosts)
             if self.t[i] > 0:
                 reasons.extend(self.run.trend_reasons[doc])
@@ -157,37 +197,11 @@ class ChunkScores:
                     score=score,
                     relevance=round(relevance, 9),
                     trending=round(trending, 9),
-                    topic=topics[label] if label < len(topics) else None,
+                    topic=served,
                     reasons=tuple(reasons),
                 )
             )
         return picks
-
-
-def relevance_reasons(
-    profile: Profile,
-    index: CorpusIndex,
-    seeds: Sequence[Paper],
-    doc: int,
-    named: list[str],
-    near_ok: bool,
-    boosts: list[bool],
-) -> list[str]:
-    """What earned paper ``doc`` its relevance: the grounds :mod:`.batch` found for it."""
-    paper = index.papers[doc]
-    reasons = ["matched: " + ", ".join(named)] if named else []
-    if near_ok and not named:
-        reasons.append("close to today's best matches for your topics")
-    author = m.followed_author(paper, profile.authors) if boosts[0] else None
-    if author is not None:
-        reasons.append(f"by an author you follow: {author}")
-    category = m.matching_category(paper, profile.categories) if boosts[1] else None
-    if category is not None:
-        reasons.append(f"in {category}")
-    seed = best_seed(profile, index, seeds, doc) if boosts[2] else None
-    if seed is not None:
-        reasons.append(f"like your seed {seed}")
-    return reasons
 
 
 def chunk_scores(

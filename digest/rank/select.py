@@ -1,4 +1,4 @@
-"""Ordering and choosing: trending, the final score, and the diversity step for one email."""
+"""Ordering and choosing: trending, the final score, and which picks fill one email's slots."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from digest.models import Paper, Pick, TrendSignal
 TREND_HALF_LIFE_DAYS = 3.0
 TREND_HALF_SATURATION = 4.0  # raw attention at which trending is 0.5
 OTHER_TOPIC_LABEL = "other"
-PROMOTE_RATIO = 0.8  # a topic over its share yields a slot only to a pick this good
+TOPIC_CAP_SHARE = 0.4  # no topic takes more of the slots while another topic has a pick left
 
 
 def _age_days(paper: Paper, now: dt.datetime) -> float:
@@ -22,6 +22,16 @@ def _age_days(paper: Paper, now: dt.datetime) -> float:
     if (when.tzinfo is None) != (now.tzinfo is None):
         when = when.replace(tzinfo=now.tzinfo)
     return max((now - when).total_seconds() / 86400.0, 0.0)
+
+
+def trend_clock(date: dt.date, now: dt.datetime) -> dt.datetime:
+    """The moment trending decays from for the digest of ``date``: the end of that (UTC) day,
+    or ``now`` when that is earlier. A preview of an old date, a backfill or the demo then
+    sees the day's attention as the day saw it, not as faded by the time since."""
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    if now.tzinfo is None:
+        end = end.replace(tzinfo=None)
+    return min(now, end)
 
 
 def trending_score(signal: TrendSignal | None, paper: Paper, now: dt.datetime) -> float:
@@ -47,18 +57,14 @@ def trend_reasons(signal: TrendSignal | None) -> tuple[str, ...]:
     reasons = []
     if signal.sources >= 2:
         reasons.append(f"mentioned in {signal.sources} sources")
+    if signal.mentions >= 1 and signal.sources < 2:
+        reasons.append(f"{signal.mentions} mention{'s' if signal.mentions != 1 else ''}")
     upvotes = int(signal.upvotes)
     if upvotes >= 1:
         reasons.append(f"{upvotes} upvote{'s' if upvotes != 1 else ''}")
+    if signal.cross_listed:
+        reasons.append("cross-listed")
     return tuple(reasons)
-
-
-def _topic_cap(counts: Mapping[str, int], slots: int) -> int:
-    """The smallest per-topic cap that still fills ``slots`` (water-filling)."""
-    cap = 1
-    while sum(min(count, cap) for count in counts.values()) < slots:
-        cap += 1
-    return cap
 
 
 def choose_for_digest(
@@ -80,33 +86,28 @@ def choose_slots(
     (topic, count) left over, given ``counts``: how many picks each topic has in all.
 
     ``entries`` may leave out any pick that is not among the best ``per_digest`` of its topic
-    (none of those can be shown), which lets the batch path skip building them. Topics share
-    the slots: each gets the smallest equal cap that fills the digest, but a topic past its cap
-    still takes the next slot when the best pick of the other topics scores less than
-    PROMOTE_RATIO of it (a weak match is not worth the slot), and one slot always goes to
-    another topic when there is one, so no single topic fills the whole digest.
+    (none of those can be shown), which lets the batch path skip building them. Every topic
+    is served first: its best pick takes a slot (the reader's topics before "other", better
+    topics first when there are fewer slots than topics). The rest go by score, no topic past
+    TOPIC_CAP_SHARE of the slots; only when the cap leaves slots empty do they go past it.
     """
     slots = max(per_digest, 0)
-    total = sum(counts.values())
-    cap = _topic_cap(counts, min(slots, total)) if total and slots else 0
-    shown: list[int] = []
-    taken: Counter[str] = Counter()
     labels = [label for _, label in entries]
-    left = list(range(len(entries)))
-    while left and len(shown) < slots:
-        best = left[0]
-        over = taken[labels[best]] >= cap
-        other = next((i for i in left if taken[labels[i]] < cap), None) if over else None
-        last_slot = len(shown) == slots - 1 and len(taken) == 1 and len(counts) > 1
-        if other is not None:
-            if entries[other][0] >= PROMOTE_RATIO * entries[best][0] or last_slot:
-                best = other
-        elif last_slot and labels[best] in taken:
-            best = next((i for i in left if labels[i] not in taken), best)
-        shown.append(best)
-        left.remove(best)
-        taken[labels[best]] += 1
-    shown.sort()
+    cap = max(1, math.ceil(TOPIC_CAP_SHARE * slots))
+    firsts: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        firsts.setdefault(label, i)
+    served = sorted(firsts.values(), key=lambda i: (labels[i] == OTHER_TOPIC_LABEL, i))
+    chosen = set(served[:slots])
+    taken = Counter(labels[i] for i in chosen)
+    for capped in (True, False):
+        for i, label in enumerate(labels):
+            if len(chosen) >= slots:
+                break
+            if i not in chosen and (not capped or taken[label] < cap):
+                chosen.add(i)
+                taken[label] += 1
+    shown = sorted(chosen)
     overflow = Counter({label: counts[label] - taken[label] for label in counts})
     return shown, sorted(
         ((label, n) for label, n in overflow.items() if n > 0), key=lambda item: (-item[1], item[0])

@@ -17,6 +17,7 @@ from digest.render.latex import readable
 from digest.render.text import excerpt, safe_url, shorten_authors
 
 OTHER_TOPIC = "Also worth a look"
+OTHER_LABEL = "other"  # the ranking's label (and overflow key) for picks of no topic
 
 
 @dataclass(frozen=True)
@@ -104,13 +105,13 @@ def group_picks(
 ) -> tuple[TopicGroup, ...]:
     """Picks grouped by topic, groups in the order of their best pick (picks come best first).
 
+    Only topics with a pick get a group: a heading with nothing but "+N more" under it is not
+    a section (the ranking serves every topic it can; the rest are in the archive).
     ``blocks`` gives each paper's pre-rendered email block (the email renderer's cache).
     """
     grouped: dict[str, list[PaperView]] = {}
     for pick in digest.picks:
         block = blocks(pick.paper) if blocks else PaperBlock()
         grouped.setdefault(pick.topic or OTHER_TOPIC, []).append(paper_view(pick, links, block))
-    overflow = dict(digest.overflow)
-    groups = [TopicGroup(t, tuple(p), overflow.pop(t, 0)) for t, p in grouped.items()]
-    groups += [TopicGroup(t, (), n) for t, n in overflow.items() if n > 0]
-    return tuple(groups)
+    overflow = {OTHER_TOPIC if t == OTHER_LABEL else t: n for t, n in digest.overflow}
+    return tuple(TopicGroup(t, tuple(p), overflow.get(t, 0)) for t, p in grouped.items())

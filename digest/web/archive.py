@@ -76,6 +76,8 @@ def overflow_groups(
     for topic, promised in digest.overflow:
         chosen = [p for p in picks if (p.topic or OTHER_LABEL) == topic]
         shown = tuple(archive_item(p) for p in chosen[: min(promised, OVERFLOW_SHOWN)])
+        if not shown:  # no section without a paper
+            continue
         label = OTHER_TOPIC if topic == OTHER_LABEL else topic
         groups.append(OverflowGroup(topic=label, promised=promised, items=shown))
     return groups

@@ -105,7 +105,7 @@ def _trending(request: Request, day: dt.date) -> Trending:
     with ctx.service.db.session() as session:
         candidates = papers.papers_in_window(session, day, window)
         signals = papers.trend_signals(session, [p.id for p in candidates])
-    as_of = min(ctx.clock(), papers.day_start(day) + dt.timedelta(days=1))
+    as_of = rank.trend_clock(day, ctx.clock())
     scored = sorted(
         candidates,
         key=lambda p: (-rank.trending_score(signals.get(p.id), p, as_of), -p.id),

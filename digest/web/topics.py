@@ -43,7 +43,7 @@ def topic_cards(request: Request, topic: str, day: dt.date) -> list[PaperCard]:
     ctx = web(request)
     context = ranking_context(request, day, TOPIC_WINDOW_DAYS)
     profile = Profile(topics=(Topic(topic),), trending=TOPIC_TRENDING)
-    as_of = min(ctx.clock(), papers.day_start(day) + dt.timedelta(days=1))
+    as_of = rank.trend_clock(day, ctx.clock())
     picks = rank.rank(profile, context.index, context.signals, now=as_of)
     relevant = [p for p in picks if p.relevance > 0]
     return [

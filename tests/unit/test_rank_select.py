@@ -75,12 +75,27 @@ def test_choose_for_digest_caps_dominant_topic_when_others_are_nearly_as_good() 
     assert overflow == [("agents", 5)]
 
 
-def test_choose_for_digest_keeps_strong_topic_over_weak_one_but_leaves_one_slot() -> None:
+def test_choose_for_digest_caps_strong_topic_at_its_share_while_another_has_picks() -> None:
     picks = [pick(i, 0.9 - i / 100, "agents") for i in range(1, 9)]
     picks += [pick(20, 0.5, "distillation"), pick(21, 0.4, "distillation")]
     shown, overflow = choose_for_digest(picks, 5)
-    assert [p.paper.id for p in shown] == [1, 2, 3, 4, 20]
-    assert overflow == [("agents", 4), ("distillation", 1)]
+    assert [p.paper.id for p in shown] == [1, 2, 3, 20, 21]
+    assert overflow == [("agents", 5)]
+
+
+def test_choose_for_digest_serves_every_topic_before_filling_by_score() -> None:
+    picks = [pick(i, 0.9 - i / 100, "agents") for i in range(1, 9)]
+    picks += [pick(20, 0.2, "distillation"), pick(30, 0.1, "fairness")]
+    shown, _ = choose_for_digest(picks, 3)
+    assert [p.paper.id for p in shown] == [1, 20, 30]
+
+
+def test_choose_for_digest_with_fewer_slots_than_topics_serves_the_best_topics() -> None:
+    picks = [pick(1, 0.9, None), pick(2, 0.8, "agents"), pick(3, 0.7, "agents")]
+    picks += [pick(4, 0.3, "distillation"), pick(5, 0.2, "fairness")]
+    shown, overflow = choose_for_digest(picks, 2)
+    assert [p.paper.id for p in shown] == [2, 4]
+    assert overflow == [("agents", 1), ("fairness", 1), ("other", 1)]
 
 
 def test_choose_for_digest_without_other_topics_has_no_cap() -> None:
@@ -88,3 +103,39 @@ def test_choose_for_digest_without_other_topics_has_no_cap() -> None:
     shown, overflow = choose_for_digest(picks, 10)
     assert [p.paper.id for p in shown] == list(range(1, 11))
     assert overflow == [("agents", 2)]
+
+
+def test_topic_whose_papers_all_serve_a_stronger_topic_still_gets_one() -> None:
+    index = build_index([paper(1, EVOARENA), paper(2, WEB_CHALLENGER), paper(4, VIA_SD)])
+    profile = topics("agents", "web navigation", "speculative decoding")
+    picks = rank(profile, index, {}, now=NOW)
+    # WebChallenger matches "agents" best, but it is the only paper on web navigation.
+    assert {p.paper.id: p.topic for p in picks} == {
+        1: "agents",
+        2: "web navigation",
+        4: "speculative decoding",
+    }
+    shown, _ = choose_for_digest(picks, 3)
+    assert {p.topic for p in shown} == {"agents", "web navigation", "speculative decoding"}
+
+
+def test_trend_clock_is_the_end_of_the_digest_day_or_now_when_earlier() -> None:
+    from digest.rank import trend_clock
+
+    months_later = dt.datetime(2026, 12, 3, 17, tzinfo=dt.UTC)
+    morning = dt.datetime(2026, 4, 30, 6, tzinfo=dt.UTC)
+    assert trend_clock(dt.date(2026, 4, 30), months_later) == dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    assert trend_clock(dt.date(2026, 4, 30), morning) == morning
+
+
+def test_trend_reasons_say_what_earned_a_paper_its_trending() -> None:
+    from digest.rank.select import trend_reasons
+
+    assert trend_reasons(TrendSignal(sources=1, mentions=1, upvotes=123)) == (
+        "1 mention",
+        "123 upvotes",
+    )
+    assert trend_reasons(TrendSignal(sources=2, cross_listed=True)) == (
+        "mentioned in 2 sources",
+        "cross-listed",
+    )

@@ -84,10 +84,15 @@ def test_overflow_lines_link_to_the_archive(renderer: EmailRenderer) -> None:
     digest = make_digest()
     email = renderer.render_digest(digest, make_links(digest))
     assert "+4 more on agents: https://digest.example/archive/2026-11-24" in email.text
-    assert "+2 more on robotics" in email.text
     assert re.search(
         r'href="https://digest.example/archive/[^"]*"[^>]*>\+4 more on agents', email.html
     )
+
+
+def test_a_topic_without_a_pick_gets_no_section(renderer: EmailRenderer) -> None:
+    digest = make_digest()  # "robotics" has 2 papers left over and none shown
+    email = renderer.render_digest(digest, make_links(digest))
+    assert "robotics" not in email.text and "robotics" not in email.html
 
 
 def test_footer_says_why_and_where_to_change_it(renderer: EmailRenderer) -> None:
