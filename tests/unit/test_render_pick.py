@@ -111,3 +111,12 @@ def test_a_weekly_digest_speaks_of_the_week_never_of_today(renderer: EmailRender
     for part in (plain(nothing.html), nothing.text):
         assert "Nothing matched this week" in part and "next week" in part
         assert "today" not in part.lower() and "tomorrow" not in part
+
+
+def test_without_a_postal_address_the_footer_has_no_line_for_it(renderer: EmailRenderer) -> None:
+    digest = make_digest()
+    email = renderer.render_digest(digest, make_links(digest))
+    footer = email.html[email.html.index('class="footer"') :]
+    lines = re.findall(r'<p class="footer-text"[^>]*>(.*?)</p>', footer, re.S)
+    assert len(lines) == 2 and all(line.strip() for line in lines)  # why, and manage links
+    assert email.text.rstrip().endswith(f"Unsubscribe: {make_links(digest).unsubscribe}")
