@@ -120,3 +120,10 @@ def test_without_a_postal_address_the_footer_has_no_line_for_it(renderer: EmailR
     lines = re.findall(r'<p class="footer-text"[^>]*>(.*?)</p>', footer, re.S)
     assert len(lines) == 2 and all(line.strip() for line in lines)  # why, and manage links
     assert email.text.rstrip().endswith(f"Unsubscribe: {make_links(digest).unsubscribe}")
+
+
+def test_the_text_part_numbers_the_picks_through_the_whole_email(renderer: EmailRenderer) -> None:
+    digest = make_digest()
+    email = renderer.render_digest(digest, make_links(digest))
+    numbers = [int(n) for n in re.findall(r"^(\d+)\. ", email.text, re.MULTILINE)]
+    assert numbers == list(range(1, len(digest.picks) + 1))
