@@ -37,6 +37,7 @@ if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
 webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
 
 MAX_HEIGHT_640 = 2400
+MAX_BYTES = 100_000  # Gmail clips a message past about 102 KB
 MIN_TARGET = 24
 LATEX = re.compile(r"\$|\\[A-Za-z]+")
 MEASURE = """
@@ -57,6 +58,7 @@ class DemoEmail:
     html_file: Path
     authors: tuple[str, ...]  # each pick's short authors, where the paper has any
     picks: int
+    size: int  # the whole message, in bytes
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +90,8 @@ def demo_emails(tmp_path_factory: pytest.TempPathFactory) -> list[DemoEmail]:
                 authors = tuple(
                     shorten_authors(p.paper.authors) for p in digest.picks if p.paper.authors
                 )
-                found.append(DemoEmail(page.stem, page, authors, len(digest.picks)))
+                size = eml.stat().st_size
+                found.append(DemoEmail(page.stem, page, authors, len(digest.picks), size))
     finally:
         service.close()
     assert found, "the demo sent no digest"
@@ -154,3 +157,8 @@ def test_the_demo_digest_reads_well_at_phone_and_desktop_widths(
             assert seen["background"] != "rgb(255, 255, 255)", f"{where}: no dark card"
         if width == 640 and demo.picks == 10:
             assert seen["height"] <= MAX_HEIGHT_640, f"{where} is {seen['height']} px tall"
+
+
+def test_the_demo_digests_stay_under_100_kb(demo_emails: list[DemoEmail]) -> None:
+    for demo in demo_emails:
+        assert demo.size < MAX_BYTES, f"{demo.name}: {demo.size} bytes"
