@@ -31,6 +31,12 @@ class SmtpTarget:
         self.timeout = float(query.get("timeout", "30"))
 
 
+POSTAL_ADDRESS_WARNING = (
+    "DIGEST_POSTAL_ADDRESS is unset: set it to the sender's postal address, which every email's"
+    " footer shows (the CAN-SPAM Act asks it of commercial email); until then the line is left out"
+)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIGEST_", extra="ignore")
 
@@ -40,7 +46,7 @@ class Settings(BaseSettings):
     base_url: str = "http://localhost:8000"
     from_: str = Field("digest@localhost", validation_alias="DIGEST_FROM")
     secret_key: str | None = None
-    postal_address: str = "digest, a self-hosted service; set DIGEST_POSTAL_ADDRESS"
+    postal_address: str = ""  # unset: the footer leaves the line out; runs that send say so
     list_name: str = "Papers digest"
     window_days: int = Field(4, ge=1, le=60)
     smtp_pool_size: int = Field(4, ge=1, le=64)
@@ -86,6 +92,12 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    def warnings(self) -> list[str]:
+        """What an operator should set before mailing people: shown by `run` and `status`."""
+        if self.smtp_url and not self.postal_address:
+            return [POSTAL_ADDRESS_WARNING]
+        return []
 
     @field_validator("smtp_url")
     @classmethod

@@ -89,6 +89,8 @@ class TrendSignal:
     mentions: int = 0  # mentions by trending feeds (HN, Reddit, HF daily ...)
     upvotes: float = 0.0
     cross_listed: bool = False
+    # (URL, weight) of each mention, so the words name the site and its votes (HN points)
+    mention_sites: tuple[tuple[str | None, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,8 @@ class RunningScheduler:
         self.scheduler = build_scheduler(service, clock=clock, tick=tick, stopping=self.stopping)
         self.scheduler.start()
         log.info("scheduler started: a send tick every %s", tick)
+        for warning in service.settings.warnings():  # once, not at every tick
+            log.warning(warning)
 
     def stop(self) -> None:
         """Take no new work, let a running job finish its sends, then give up the lock."""

@@ -143,6 +143,9 @@ def run(
     """The daily job once: ingest configured sources, rank, render, deliver."""
     service = open_service()
     moment = parse_now(now)
+    if not dry_run:
+        for warning in service.settings.warnings():
+            typer.echo(f"WARNING: {warning}", err=True)
     if due:
         due_report = pipeline.run_due(service, now=moment, dry_run=dry_run)
         for plan in due_report.plans:

@@ -32,6 +32,7 @@ class StatusReport:
     failing_sources: list[dict[str, Any]]
     stuck: list[dict[str, Any]]
     outbox: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # settings to fix (Settings.warnings)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -43,10 +44,13 @@ class StatusReport:
             "failing_sources": self.failing_sources,
             "stuck_deliveries": self.stuck,
             "outbox": self.outbox,
+            "warnings": self.warnings,
         }
 
 
-def status_report(db: Database, *, now: dt.datetime) -> StatusReport:
+def status_report(
+    db: Database, *, now: dt.datetime, warnings: list[str] | None = None
+) -> StatusReport:
     with db.session() as session:
         recent = [_run_json(row) for row in runs.recent_runs(session)]
         due_now, paused, upcoming = _schedule_counts(session, now)
@@ -60,7 +64,9 @@ def status_report(db: Database, *, now: dt.datetime) -> StatusReport:
             for row in runs.stuck_deliveries(session, now=now, sending_after=STUCK_SENDING)
         ]
         outbox = runs.deliveries_by_state(session)
-    return StatusReport(now, recent, due_now, paused, upcoming, failing, stuck, outbox)
+    return StatusReport(
+        now, recent, due_now, paused, upcoming, failing, stuck, outbox, list(warnings or [])
+    )
 
 
 def _schedule_counts(
@@ -133,4 +139,5 @@ def status_lines(report: StatusReport) -> list[str]:
         f"attempts={d['attempts']} code={d['last_code'] or '-'} {d['last_message'] or ''}"
         for d in report.stuck
     ] or ["  none"]
+    lines += [f"WARNING: {warning}" for warning in report.warnings]
     return lines

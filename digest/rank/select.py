@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from digest.models import Paper, Pick, TrendSignal
+from digest.render.trend_words import trend_words
 
 TREND_HALF_LIFE_DAYS = 3.0
 TREND_HALF_SATURATION = 4.0  # raw attention at which trending is 0.5
@@ -52,19 +53,9 @@ def trending_score(signal: TrendSignal | None, paper: Paper, now: dt.datetime) -
 
 
 def trend_reasons(signal: TrendSignal | None) -> tuple[str, ...]:
-    if signal is None:
-        return ()
-    reasons = []
-    if signal.sources >= 2:
-        reasons.append(f"mentioned in {signal.sources} sources")
-    if signal.mentions >= 1 and signal.sources < 2:
-        reasons.append(f"{signal.mentions} mention{'s' if signal.mentions != 1 else ''}")
-    upvotes = int(signal.upvotes)
-    if upvotes >= 1:
-        reasons.append(f"{upvotes} upvote{'s' if upvotes != 1 else ''}")
-    if signal.cross_listed:
-        reasons.append("cross-listed")
-    return tuple(reasons)
+    """The trending reason in the one wording the email and the site share."""
+    words = trend_words(signal)
+    return (words,) if words else ()
 
 
 def choose_for_digest(

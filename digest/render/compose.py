@@ -128,6 +128,7 @@ class DigestRenders:
             digest.date,
             digest.themes,
             digest.overflow,
+            digest.subscriber.frequency,  # a weekly digest speaks of the week
             tuple(topic.text for topic in digest.subscriber.profile.topics),
             tuple((p.paper.id, p.topic, p.reasons) for p in digest.picks),
         )

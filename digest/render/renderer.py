@@ -19,8 +19,8 @@ from markupsafe import Markup
 
 from digest.models import Digest, Links, Paper, RenderedEmail, Subscriber
 from digest.render.inline_css import InliningLoader, split_css
-from digest.render.text import bullets, digest_subject, format_day, wrap
-from digest.render.views import PaperBlock, group_picks, paper_facts
+from digest.render.text import bullets, digest_period, digest_subject, wrap
+from digest.render.views import PaperBlock, group_picks, paper_facts, section_ordered
 from digest.resources import templates_dir
 
 BLOCK_CACHE_SIZE = 4096  # papers; a day's candidates are a few hundred
@@ -67,11 +67,14 @@ class EmailRenderer:
             if len(self._blocks) >= BLOCK_CACHE_SIZE:
                 self._blocks.clear()
             facts = paper_facts(paper)
+            html, text = self._html_macros, self._text_macros
             block = self._blocks[paper] = PaperBlock(
-                html_head=Markup(str(self._html_macros.head(facts)).strip()),
-                html_links=Markup(str(self._html_macros.links(facts)).strip()),
-                text_head=str(self._text_macros.head(facts)).strip("\n"),
-                text_links=str(self._text_macros.links(facts)).strip("\n"),
+                html_head=Markup(str(html.head(facts)).strip()),
+                html_excerpt=Markup(str(html.excerpt(facts)).strip()),
+                html_links=Markup(str(html.links(facts)).strip()),
+                text_head=str(text.head(facts)).strip("\n"),
+                text_excerpt=str(text.excerpt(facts)).strip("\n"),
+                text_links=str(text.links(facts)).strip("\n"),
             )
         return block
 
@@ -85,23 +88,29 @@ class EmailRenderer:
         )
 
     def render_digest(self, digest: Digest, links: Links) -> RenderedEmail:
+        """The header's themes and the subject's follow the order of the sections."""
+        groups = group_picks(digest, links, self.paper_block)
+        themes = section_ordered(digest.themes, groups)
+        weekly = digest.subscriber.frequency == "weekly"
         return self._render(
             "digest",
-            digest_subject(digest.date, digest.themes),
-            day=format_day(digest.date),
-            themes=[" ".join(t.split()) for t in digest.themes],
-            groups=group_picks(digest, links, self.paper_block),
+            digest_subject(digest.date, themes, weekly),
+            period=digest_period(digest.date, weekly),
+            themes=themes,
+            groups=groups,
             count=len(digest.picks),
             topics=_topics(digest.subscriber),
             links=links,
         )
 
     def render_nothing(self, subscriber: Subscriber, date: dt.date, links: Links) -> RenderedEmail:
-        day = format_day(date)
+        weekly = subscriber.frequency == "weekly"
+        period = digest_period(date, weekly)
         return self._render(
             "nothing",
-            f"Nothing matched your topics for {day}",
-            day=day,
+            f"Nothing matched your topics for {period}",
+            period=period,
+            weekly=weekly,
             topics=_topics(subscriber),
             links=links,
         )
@@ -141,12 +150,17 @@ class _PaperMacros:
     """The macros of one ``email/_macros`` template that render a paper's shared block."""
 
     head: Macro
+    excerpt: Macro
     links: Macro
 
 
 def _paper_macros(env: Environment, kind: str) -> _PaperMacros:
     module = env.get_template(f"email/_macros.{kind}").module
-    return _PaperMacros(head=_macro(module, "paper_head"), links=_macro(module, "paper_links"))
+    return _PaperMacros(
+        head=_macro(module, "paper_head"),
+        excerpt=_macro(module, "paper_excerpt"),
+        links=_macro(module, "paper_links"),
+    )
 
 
 def _macro(module: TemplateModule, name: str) -> Macro:

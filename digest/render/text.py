@@ -7,17 +7,17 @@ service runs. ``wrap`` is cached because titles and reasons repeat across thousa
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+import pysbd
+
 SUBJECT_MAX = 120
-EXCERPT_MAX = 450
+EXCERPT_MAX = 300
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-_SENTENCE_END = re.compile(r"([.!?][\"')\]]?)\s+(?=[A-Z\"'(\[])")
-_ABBREVIATIONS = frozenset({"al.", "e.g.", "i.e.", "cf.", "vs.", "fig.", "eq.", "sec.", "approx."})
+_SEGMENTER = pysbd.Segmenter(language="en", clean=False)
 _PARTICLES = frozenset({"van", "von", "der", "den", "de", "da", "di", "del", "della", "du", "dos"})
 _SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 
@@ -27,9 +27,30 @@ def format_day(date: dt.date) -> str:
     return f"{_DAYS[date.weekday()]} {date.day} {_MONTHS[date.month - 1]}"
 
 
-def digest_subject(date: dt.date, themes: Sequence[str]) -> str:
+def format_date(date: dt.date) -> str:
+    """'24 Nov 2026': a paper's date, where the year matters."""
+    return f"{date.day} {_MONTHS[date.month - 1]} {date.year}"
+
+
+def format_week(last: dt.date) -> str:
+    """The seven days ending on ``last``: '23–29 Nov', '30 Nov – 6 Dec', or with the years."""
+    first = last - dt.timedelta(days=6)
+    end = f"{last.day} {_MONTHS[last.month - 1]}"
+    if first.year != last.year:
+        return f"{format_date(first)} – {format_date(last)}"
+    if first.month != last.month:
+        return f"{first.day} {_MONTHS[first.month - 1]} – {end}"
+    return f"{first.day}–{end}"
+
+
+def digest_period(date: dt.date, weekly: bool = False) -> str:
+    """What a digest covers, after 'Your papers for': 'Tue 24 Nov' or 'the week of 18–24 Nov'."""
+    return f"the week of {format_week(date)}" if weekly else format_day(date)
+
+
+def digest_subject(date: dt.date, themes: Sequence[str], weekly: bool = False) -> str:
     """'Your papers for Tue 24 Nov: reward models, DPO +3': two themes, then how many more."""
-    subject = f"Your papers for {format_day(date)}"
+    subject = f"Your papers for {digest_period(date, weekly)}"
     clean = [" ".join(t.split()) for t in themes if t.strip()]
     if not clean:
         return subject
@@ -63,30 +84,29 @@ def shorten_author(name: str) -> str:
     return f"{initials} {' '.join(words[start:])}{suffix}"
 
 
-def shorten_authors(authors: Sequence[str], shown: int = 3) -> str:
-    """'A. Author, B. Author, C. Author, +5'."""
-    names = [shorten_author(a) for a in authors[:shown] if a.strip()]
-    more = len(authors) - shown
-    return ", ".join(names + ([f"+{more}"] if more > 0 else []))
+def shorten_authors(authors: Sequence[str], shown: int = 2) -> str:
+    """'A. Author, B. Author et al.': all names when at most ``shown + 1``, else ``shown``."""
+    names = [shorten_author(a) for a in authors if a.strip()]
+    if len(names) <= shown + 1:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + " et al."
 
 
-def excerpt(abstract: str, limit: int = EXCERPT_MAX, sentences: int = 3) -> str:
-    """Up to ``sentences`` whole sentences within ``limit`` characters; else cut between words."""
-    abstract = abstract.lstrip()
+@lru_cache(maxsize=8192)
+def excerpt(abstract: str, limit: int = EXCERPT_MAX, sentences: int = 2) -> str:
+    """Up to ``sentences`` whole sentences within ``limit`` characters; else cut between words.
+
+    Sentences are found by pysbd, which knows 'et al.', 'e.g.' and decimals from sentence ends.
+    Cached: the web pages ask again for the same abstracts.
+    """
     text = " ".join(abstract[: limit * 4].split())
-    ends = []
-    for match in _SENTENCE_END.finditer(text, 0, limit + 2):
-        end = match.end(1)
-        word = text[text.rfind(" ", 0, end) + 1 : end].lower()
-        if word in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", word):
-            continue
-        ends.append(end)
-    if len(abstract) <= limit * 4:
-        ends.append(len(text))
-    fitting = [end for end in ends[:sentences] if end <= limit]
-    if fitting:
-        return text[: fitting[-1]]
-    return _cut_words(text, limit)
+    kept = ""
+    for sentence in _SEGMENTER.segment(text)[:sentences]:
+        candidate = f"{kept} {sentence.strip()}".strip()
+        if len(candidate) > limit:
+            break
+        kept = candidate
+    return kept or _cut_words(text, limit)
 
 
 def _cut_words(text: str, limit: int) -> str:

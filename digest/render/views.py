@@ -6,7 +6,7 @@ that came from a feed passes :func:`~digest.render.text.safe_url` here, before a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,10 +14,11 @@ from markupsafe import Markup
 
 from digest.models import Digest, Links, Paper, Pick
 from digest.render.latex import readable
-from digest.render.text import excerpt, safe_url, shorten_authors
+from digest.render.text import excerpt, format_date, safe_url, shorten_authors
 
 OTHER_TOPIC = "Also worth a look"
 OTHER_LABEL = "other"  # the ranking's label (and overflow key) for picks of no topic
+EXCERPT_CHARS = 220  # two sentences that fit; about three lines at 640 px, so 10 picks fit 2,400 px
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,16 @@ class PaperFacts:
     code_url: str | None
     tldr: str | None = None  # the language model's one-line TL;DR (None: unset or it failed)
     abstract_excerpt: str = ""  # the abstract's first sentences, whatever ``excerpt`` shows
+    ident: str = ""  # 'arXiv:2604.21003' or 'doi:10.1000/x'
+    category: str = ""  # the primary category (arXiv lists it first)
+    day: str = ""  # '29 Apr 2026': when it was published
+    badge: str = ""  # 'v2' for a revised arXiv paper, else ''
+
+    @property
+    def meta(self) -> str:
+        """What a reader scans first: 'A. Author, B. Author et al. · arXiv:… · cs.LG · date'."""
+        parts = (self.authors, self.ident, self.category, self.day)
+        return " · ".join(part for part in parts if part)
 
 
 @lru_cache(maxsize=8192)
@@ -41,7 +52,7 @@ def paper_facts(paper: Paper) -> PaperFacts:
 
     Title, abstract and TL;DR pass :func:`readable` here, so no view shows LaTeX source.
     """
-    abstract = excerpt(readable(paper.abstract))
+    abstract = excerpt(readable(paper.abstract), limit=EXCERPT_CHARS)
     tldr = readable(" ".join(paper.tldr.split())) if paper.tldr else None
     return PaperFacts(
         title=readable(" ".join(paper.title.split())),
@@ -53,21 +64,33 @@ def paper_facts(paper: Paper) -> PaperFacts:
         code_url=safe_url(paper.code_url),
         tldr=tldr,
         abstract_excerpt=abstract,
+        ident=_ident(paper),
+        category=paper.categories[0] if paper.categories else "",
+        day=format_date(paper.published.date()) if paper.published else "",
+        badge=f"v{paper.version}" if paper.arxiv_id and paper.version >= 2 else "",
     )
+
+
+def _ident(paper: Paper) -> str:
+    if paper.arxiv_id:
+        return f"arXiv:{paper.arxiv_id}"
+    return f"doi:{paper.doi}" if paper.doi else ""
 
 
 @dataclass(frozen=True)
 class PaperBlock:
     """A paper's part of a digest email that is the same for every subscriber, rendered once.
 
-    ``html_head``/``text_head``: title, authors, categories and excerpt; ``html_links``/
-    ``text_links``: the abstract, PDF and code links. The text part's title line is not here,
-    because it carries the paper's number in that email.
+    ``*_head``: title, badge and the meta line; ``*_excerpt``: the excerpt (the subscriber's
+    reasons go between the two); ``*_links``: the abstract, PDF and code buttons. The text
+    part's title line is not here, because it carries the paper's number in that email.
     """
 
     html_head: Markup = Markup("")
+    html_excerpt: Markup = Markup("")
     html_links: Markup = Markup("")
     text_head: str = ""
+    text_excerpt: str = ""
     text_links: str = ""
 
 
@@ -115,3 +138,10 @@ def group_picks(
         grouped.setdefault(pick.topic or OTHER_TOPIC, []).append(paper_view(pick, links, block))
     overflow = {OTHER_TOPIC if t == OTHER_LABEL else t: n for t, n in digest.overflow}
     return tuple(TopicGroup(t, tuple(p), overflow.get(t, 0)) for t, p in grouped.items())
+
+
+def section_ordered(themes: Sequence[str], groups: Sequence[TopicGroup]) -> list[str]:
+    """``themes`` (one line each) in the order of the email's sections, the others after."""
+    clean = [" ".join(t.split()) for t in themes if t.strip()]
+    order = {group.topic: i for i, group in enumerate(groups)}
+    return sorted(clean, key=lambda theme: order.get(theme, len(order)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
@@ -125,16 +126,34 @@ def trend_signals(session: Session, ids: Sequence[int]) -> dict[int, TrendSignal
             .where(Sighting.paper_id.in_(chunk))
             .group_by(Sighting.paper_id)
         )
+        sites = _mention_sites(session, chunk)
         for paper_id, n_sources, n_mentions, upvotes in session.execute(query):
             signals[paper_id] = TrendSignal(
-                sources=n_sources, mentions=int(n_mentions or 0), upvotes=float(upvotes or 0.0)
+                sources=n_sources,
+                mentions=int(n_mentions or 0),
+                upvotes=float(upvotes or 0.0),
+                mention_sites=tuple(sites.get(paper_id, ())),
             )
         cross = select(PaperRow.id, PaperRow.categories).where(PaperRow.id.in_(chunk))
         for paper_id, categories in session.execute(cross):
             if categories and len(categories) > 1 and paper_id in signals:
-                old = signals[paper_id]
-                signals[paper_id] = TrendSignal(old.sources, old.mentions, old.upvotes, True)
+                signals[paper_id] = replace(signals[paper_id], cross_listed=True)
     return signals
+
+
+def _mention_sites(
+    session: Session, ids: Sequence[int]
+) -> dict[int, list[tuple[str | None, float]]]:
+    """Per paper, (URL, weight) of each mention, oldest first: the words name the sites."""
+    query = (
+        select(Sighting.paper_id, Sighting.url, Sighting.weight)
+        .where(Sighting.paper_id.in_(ids), Sighting.is_mention.is_(True))
+        .order_by(Sighting.id)
+    )
+    sites: dict[int, list[tuple[str | None, float]]] = {}
+    for paper_id, url, weight in session.execute(query):
+        sites.setdefault(paper_id, []).append((url, float(weight or 0.0)))
+    return sites
 
 
 def newest_announcement(session: Session) -> dt.date | None:

@@ -15,6 +15,7 @@ from digest import rank
 from digest.models import Paper, TrendSignal
 from digest.render.latex import readable
 from digest.render.text import excerpt, safe_url, shorten_authors
+from digest.render.trend_words import trend_phrase
 from digest.store import archive, papers
 from digest.web.pages import page, web
 from digest.web.ranked import ranked
@@ -40,23 +41,6 @@ class PaperCard:
     badge: str = "Trending"
 
 
-def why_trending(signal: TrendSignal | None) -> str:
-    """'in 3 sources · 12 upvotes · cross-listed', or '' when nothing stands out."""
-    if signal is None:
-        return ""
-    parts = []
-    if signal.sources >= 2:
-        parts.append(f"in {signal.sources} sources")
-    if signal.mentions:
-        parts.append(f"{signal.mentions} mention{'s' if signal.mentions != 1 else ''}")
-    upvotes = int(signal.upvotes)
-    if upvotes:
-        parts.append(f"{upvotes} upvote{'s' if upvotes != 1 else ''}")
-    if signal.cross_listed:
-        parts.append("cross-listed")
-    return " · ".join(parts)
-
-
 def paper_card(paper: Paper, signal: TrendSignal | None, reasons: Sequence[str] = ()) -> PaperCard:
     """The card; ``reasons`` (the ranker's, on a topic page) replace the trending note."""
     return PaperCard(
@@ -67,7 +51,7 @@ def paper_card(paper: Paper, signal: TrendSignal | None, reasons: Sequence[str] 
         excerpt=readable(paper.tldr)
         if paper.tldr
         else excerpt(readable(paper.abstract), limit=320, sentences=2),
-        why=" · ".join(reasons) if reasons else why_trending(signal),
+        why=" · ".join(reasons) if reasons else trend_phrase(signal),
         pdf_url=safe_url(paper.pdf_url),
         code_url=safe_url(paper.code_url),
         day=paper.published.date() if paper.published else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import json
 import re
 import shutil
 import subprocess
@@ -162,3 +163,45 @@ def parse_bytes(data: bytes) -> EmailMessage:
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
+
+
+def test_without_a_postal_address_an_smtp_run_says_so_once_and_the_footer_leaves_it_out(
+    database_url: str, tmp_path: Path, sink: SmtpSink
+) -> None:
+    smtp_service(database_url, tmp_path, sink).close()
+    env = {
+        "DIGEST_DATABASE_URL": database_url,
+        "DIGEST_SMTP_URL": sink.url + "?timeout=3",
+        "DIGEST_SECRET_KEY": "test-secret-key",
+        "DIGEST_BASE_URL": "http://digest.test",
+        "DIGEST_POSTAL_ADDRESS": "",
+        "DIGEST_COMPLETE_METADATA": "0",
+    }
+    args = ["run", "--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat()]
+    result = CliRunner().invoke(cli.app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("DIGEST_POSTAL_ADDRESS is unset") == 1
+    assert "footer" in result.stderr and "DIGEST_POSTAL_ADDRESS" not in result.stdout
+    assert len(sink.messages) == len(READERS)
+    for received in sink.messages:
+        text, html = parts_of(received.data)
+        assert "DIGEST_POSTAL_ADDRESS" not in text + html
+        assert "self-hosted service" not in text + html  # the old placeholder line
+    status = CliRunner().invoke(cli.app, ["status", "--json"], env=env)
+    assert status.exit_code == 0, status.output
+    (warning,) = json.loads(status.stdout)["warnings"]
+    assert warning.startswith("DIGEST_POSTAL_ADDRESS is unset") and "footer" in warning
+    plain = CliRunner().invoke(cli.app, ["status"], env=env)
+    assert "WARNING: DIGEST_POSTAL_ADDRESS is unset" in plain.stdout
+
+
+def test_with_a_postal_address_the_footer_shows_it_and_nothing_warns(
+    database_url: str, tmp_path: Path, sink: SmtpSink
+) -> None:
+    address = "Papers Ltd, 1 Example Street, Springfield"
+    service = smtp_service(database_url, tmp_path, sink, postal_address=address)
+    assert service.settings.warnings() == []
+    pipeline.run_daily(service, DAY, now=NOW, ingest=False)
+    for received in sink.messages:
+        text, html = parts_of(received.data)
+        assert address in text and address in html

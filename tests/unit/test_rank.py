@@ -197,10 +197,12 @@ def test_exclude_paper_ids_are_never_repeated() -> None:
 def test_reasons_name_matched_topics_and_trend() -> None:
     index = build_index([paper(1, VIA_SD)])
     profile = topics("speculative decoding", "LLM inference", "protein folding")
-    pick = rank(profile, index, {1: TrendSignal(sources=3, upvotes=14)}, now=NOW)[0]
+    sites = (("https://huggingface.co/papers/1", 10.0), ("https://news.ycombinator.com/x", 4.0))
+    signal = TrendSignal(sources=3, mentions=2, upvotes=14, mention_sites=sites)
+    pick = rank(profile, index, {1: signal}, now=NOW)[0]
     assert pick.topic == "speculative decoding"
     assert pick.reasons[0] == "matched: speculative decoding, LLM inference"
-    assert "mentioned in 3 sources" in pick.reasons and "14 upvotes" in pick.reasons
+    assert "Trending: 10 upvotes on Hugging Face · 1 mention (Hacker News 4 points)" in pick.reasons
 
 
 def test_topic_weight_multiplies_relevance() -> None:

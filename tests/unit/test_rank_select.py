@@ -131,11 +131,12 @@ def test_trend_clock_is_the_end_of_the_digest_day_or_now_when_earlier() -> None:
 def test_trend_reasons_say_what_earned_a_paper_its_trending() -> None:
     from digest.rank.select import trend_reasons
 
-    assert trend_reasons(TrendSignal(sources=1, mentions=1, upvotes=123)) == (
-        "1 mention",
-        "123 upvotes",
+    hf = (("https://huggingface.co/papers/2604.25427", 123.0),)
+    assert trend_reasons(TrendSignal(sources=1, mentions=1, upvotes=123, mention_sites=hf)) == (
+        "Trending: 123 upvotes on Hugging Face",
     )
-    assert trend_reasons(TrendSignal(sources=2, cross_listed=True)) == (
-        "mentioned in 2 sources",
-        "cross-listed",
+    hn = (("https://news.ycombinator.com/item?id=1", 45.0),)
+    assert trend_reasons(TrendSignal(sources=2, mentions=1, mention_sites=hn)) == (
+        "Trending: 1 mention (Hacker News 45 points)",
     )
+    assert trend_reasons(TrendSignal(sources=2, cross_listed=True)) == ("Trending: in 2 sources",)

@@ -84,8 +84,10 @@ def test_overflow_lines_link_to_the_archive(renderer: EmailRenderer) -> None:
     digest = make_digest()
     email = renderer.render_digest(digest, make_links(digest))
     assert "+4 more on agents: https://digest.example/archive/2026-11-24" in email.text
-    assert re.search(
-        r'href="https://digest.example/archive/[^"]*"[^>]*>\+4 more on agents', email.html
+    assert re.search(  # beside the section's heading, saying on what in its title
+        r'agents <a [^>]*href="https://digest.example/archive/[^"]*"[^>]*'
+        r'title="4 more papers on agents"[^>]*>\+4 more</a></h2>',
+        email.html,
     )
 
 

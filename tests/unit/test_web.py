@@ -53,7 +53,8 @@ def test_home_has_the_subscribe_box_and_trending_papers(client: TestClient) -> N
     assert '<textarea id="subscribe-topics" name="topics"' in html
     assert 'name="website"' in html and "csrf_token" in html
     assert html.count('class="paper"') > 5
-    assert "upvotes" in html  # why it is trending, from the trend signals
+    # why it is trending, in the wording the email uses (render/trend_words.py)
+    assert re.search(r'<span class="badge">Trending</span> \d+ upvotes on Hugging Face', html)
 
 
 def test_search_lists_only_papers_matching_every_word(client: TestClient) -> None:
