@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -30,8 +31,11 @@ def _preview(env: dict[str, str], *extra: str) -> list[dict[str, object]]:
 
 
 def _upvotes(pick: dict[str, object]) -> int:
-    found = [r for r in pick["reasons"] if r.endswith(("upvote", "upvotes"))]  # type: ignore[attr-defined]
-    return int(found[0].split()[0]) if found else 0
+    for reason in pick["reasons"]:  # type: ignore[attr-defined]
+        found = re.search(r"(\d+) upvotes? on Hugging Face", reason)
+        if found:
+            return int(found.group(1))
+    return 0
 
 
 def test_a_past_day_has_trending_months_later(env: dict[str, str]) -> None:
