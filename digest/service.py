@@ -97,6 +97,7 @@ class Service:
             retry=RetryPolicy.from_settings(settings),
             bounces=BouncePolicy.from_settings(settings),
             outbox=None if settings.smtp else settings.outbox_dir.resolve(),
+            verp=self.verp,
         )
 
     def close(self) -> None:
