@@ -92,3 +92,15 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixtu
         err = capsys.readouterr().err
         assert stopped.value.code == 1
         assert err.startswith(expected) and err.count("\n") == 1, err
+
+
+def test_deliveries_list_names_the_bounce_of_each_delivery(
+    deployment: tuple[Service, dict[str, str]],
+) -> None:
+    _, env = deployment
+    run(env, str(BOUNCES / "postfix-hard.eml"), str(BOUNCES / "postfix-delayed.eml"))
+    result = CliRunner().invoke(app, ["deliveries", "list", "--json"], env=env)
+    flags = {row["email"]: (row["bounce"], row["complaint"]) for row in json.loads(result.output)}
+    assert flags["ada@example.net"] == ("hard", False)
+    assert flags["bea@example.com"] == ("soft", False)
+    assert flags["cal@example.com"] == (None, False)
