@@ -74,7 +74,12 @@ def status(
     from digest.ops.status import status_lines, status_report
 
     service = open_service()
-    report = status_report(service.db, now=parse_now(now), warnings=service.settings.warnings())
+    report = status_report(
+        service.db,
+        now=parse_now(now),
+        warnings=service.settings.warnings(),
+        policy=service.bounce_policy,
+    )
     if as_json:
         echo_json(report.as_json())
         return

@@ -19,11 +19,13 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.deliver.bounces import complaint_halt
 from digest.deliver.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
 from digest.deliver.policy import BouncePolicy, RetryPolicy
 from digest.deliver.recorded import RunReads, StoredDigest, compose_row, load_claimed
 from digest.deliver.recorded import stored_digest as stored_digest
 from digest.deliver.transport import SendResult, Transport
+from digest.deliver.verp import Verp
 from digest.models import OutgoingMessage
 from digest.render.compose import Composer, DigestRenders
 from digest.store import deliveries
@@ -50,6 +52,7 @@ class DeliveryParts:
 
     ``open_transport`` is called inside the loop's own event loop, once per run. ``outbox`` is
     the folder the transport writes to instead of sending (None for SMTP), for the report.
+    ``verp`` gives each message an envelope sender of its own, so later reports find it.
     """
 
     db: Database
@@ -58,6 +61,7 @@ class DeliveryParts:
     retry: RetryPolicy
     bounces: BouncePolicy
     outbox: Path | None = None
+    verp: Verp | None = None  # signs each message's envelope sender; None: the From address
 
 
 def deliver_due(
@@ -85,6 +89,10 @@ def deliver_due(
     report = DeliveryReport(outbox=parts.outbox)
     if recover:
         recover_abandoned(parts, now, report)
+    with parts.db.session() as session:
+        report.halted = complaint_halt(session, parts.bounces, now=now)
+    if report.halted:  # the rows stay pending: sent once the rate has fallen
+        return report
     run = _SendRun(parts, now, report, subscriber_id=subscriber_id, batch_size=batch_size)
     run.stopped = stopped
     asyncio.run(run.send_all(more_coming, share))
@@ -203,7 +211,9 @@ class _SendRun:
         batch = load_claimed(self.parts.db, claimed, self.reads)
         skipped: list[int] = []
         for row in claimed:
-            message = compose_row(self.parts.composer, batch, row, self.now, self.renders)
+            message = compose_row(
+                self.parts.composer, batch, row, self.now, self.renders, self.parts.verp
+            )
             if message is None:
                 skipped.append(row.id)
             else:
