@@ -77,6 +77,17 @@ class Settings(BaseSettings):
     # Site-wide sign-ups per hour, and ranking pages (topics, trending) per client per minute.
     signups_per_hour: int = Field(100, ge=1)
     ranked_pages_per_minute: int = Field(30, ge=1)
+    # The mailbox that receives bounce reports (`digest bounces fetch`, and the scheduler when
+    # the host is set): IMAPS by default; processed messages are moved, never deleted.
+    bounce_imap_host: str | None = None
+    bounce_imap_port: int | None = Field(None, ge=1, le=65535)
+    bounce_imap_user: str | None = None
+    bounce_imap_password: str | None = None
+    bounce_imap_folder: str = "INBOX"
+    bounce_imap_done_folder: str = "Processed"
+    bounce_imap_tls: bool = True
+    bounce_imap_batch: int = Field(500, ge=1, le=10000)
+    bounce_imap_minutes: int = Field(10, ge=1, le=1440)
 
     @field_validator("database_url")
     @classmethod
@@ -93,6 +104,14 @@ class Settings(BaseSettings):
         if value:
             SmtpTarget(value)
         return value or None
+
+    @field_validator("bounce_imap_folder", "bounce_imap_done_folder")
+    @classmethod
+    def _imap_folder(cls, value: str) -> str:
+        """Sent as an IMAP quoted string: printable ASCII only (no modified UTF-7 names)."""
+        if not value.strip() or not all(" " <= ch <= "~" for ch in value):
+            raise ValueError("must be a folder name in printable ASCII")
+        return value.strip()
 
     @field_validator("from_", "list_name", "postal_address")
     @classmethod
