@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
     bounce_imap_tls: bool = True
     bounce_imap_batch: int = Field(500, ge=1, le=10000)
     bounce_imap_minutes: int = Field(10, ge=1, le=1440)
+    # Provider webhooks: the SNS topics whose SES notifications are believed (comma-separated
+    # ARNs) and Mailgun's webhook signing key. Unset: that endpoint answers 403 to everyone.
+    ses_topic_arns: str | None = None
+    mailgun_signing_key: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -112,6 +117,21 @@ class Settings(BaseSettings):
         if not value.strip() or not all(" " <= ch <= "~" for ch in value):
             raise ValueError("must be a folder name in printable ASCII")
         return value.strip()
+
+    @field_validator("ses_topic_arns")
+    @classmethod
+    def _topic_arns(cls, value: str | None) -> str | None:
+        for arn in _comma_list(value or ""):
+            if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?", arn):
+                raise ValueError(
+                    f"{arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                )
+        return value or None
+
+    @field_validator("mailgun_signing_key")
+    @classmethod
+    def _signing_key(cls, value: str | None) -> str | None:
+        return value.strip() or None if value else None
 
     @field_validator("from_", "list_name", "postal_address")
     @classmethod
@@ -178,6 +198,10 @@ class Settings(BaseSettings):
         return tuple(
             ipaddress.ip_network(p, strict=False) for p in _comma_list(self.trusted_proxies)
         )
+
+    @property
+    def ses_topic_arn_list(self) -> list[str]:
+        return _comma_list(self.ses_topic_arns or "")
 
     @property
     def sender_domain(self) -> str:

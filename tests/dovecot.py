@@ -71,11 +71,12 @@ def _free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self) -> None:
+    def __init__(self, extra_config: str = "") -> None:
         if not Path(DOVECOT).exists():
             pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
         self.root = Path(tempfile.mkdtemp(prefix="digest-dovecot-"))
         self.port = _free_port()
+        self.extra_config = extra_config
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Self:
@@ -92,6 +93,7 @@ class Dovecot:
                 uid=account.pw_uid,
                 gid=account.pw_gid,
             )
+            + self.extra_config
         )
         command = [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")]
         if os.geteuid() == 0:  # dovecot's login process refuses to run as root

@@ -125,6 +125,26 @@ def test_nothing_listening_is_one_line() -> None:
         fetch_reports(mailbox, lambda raw: None)
 
 
+def test_a_server_without_move_gets_copy_and_expunge() -> None:
+    """MOVE (RFC 6851) is not everywhere: COPY, flag \\Deleted and EXPUNGE move the same way,
+    and a message left in the folder is not expunged with it."""
+    with Dovecot(extra_config="imap_capability = IMAP4rev1 LITERAL+ IDLE\n") as old_server:
+        mailbox = mailbox_on(old_server)
+        arf, dsn = reports()
+        for raw in (arf, dsn):
+            old_server.append(mailbox.folder, raw)
+
+        def handle(raw: bytes) -> None:
+            if raw == dsn:
+                raise RuntimeError("not now")
+
+        report = fetch_reports(mailbox, handle)
+
+        assert (report.moved, len(report.failed)) == (1, 1)
+        assert old_server.messages(mailbox.folder) == [dsn]
+        assert old_server.messages(mailbox.done_folder) == [arf]
+
+
 def test_a_wrong_password_is_one_line_naming_the_mailbox(dovecot: Dovecot) -> None:
     """Last in the module: dovecot slows the next logins from this address after a failure."""
     mailbox = mailbox_on(dovecot, password="wrong")
