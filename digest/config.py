@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     bounce_hard_limit: int = Field(1, ge=1)
     bounce_soft_limit: int = Field(3, ge=1)
     bounce_soft_days: int = Field(14, ge=1)
+    # Reports that come back later go to bounces+<signed id>@ this domain (default: From's).
+    bounce_domain: str | None = None
+    # A run sends nothing while complaints of the last N days pass this share of digests sent.
+    bounce_complaint_rate: float = Field(0.003, gt=0, le=1)
+    bounce_complaint_days: int = Field(7, ge=1, le=90)
     dkim_key_file: Path | None = None
     dkim_selector: str | None = None
     # Seconds one feed request may take in all (connect, headers, body): a deadline, not per read.
@@ -152,6 +157,15 @@ class Settings(BaseSettings):
             )
         return value or None
 
+    @field_validator("bounce_domain")
+    @classmethod
+    def _domain_name(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(
+            r"(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", value.strip()
+        ):
+            raise ValueError("must be a domain name such as bounces.example.org")
+        return value.strip().lower() if value else None
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_networks(cls, value: str) -> str:
@@ -206,6 +220,11 @@ class Settings(BaseSettings):
     @property
     def sender_domain(self) -> str:
         return self.from_.rpartition("@")[2].strip("> ") or "localhost"
+
+    @property
+    def envelope_domain(self) -> str:
+        """Where reports come back: DIGEST_BOUNCE_DOMAIN, else the From address's domain."""
+        return self.bounce_domain or self.sender_domain.lower()
 
 
 def _comma_list(value: str) -> list[str]:

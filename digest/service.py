@@ -15,6 +15,7 @@ from digest.config import Settings
 from digest.deliver.policy import BouncePolicy, RetryPolicy
 from digest.deliver.send_loop import DeliveryParts
 from digest.deliver.transport import transport_for
+from digest.deliver.verp import Verp
 from digest.render.compose import Composer, MessageSettings
 from digest.render.dkim_sign import signer_from_file
 from digest.render.renderer import EmailRenderer
@@ -45,6 +46,15 @@ class Service:
     @cached_property
     def signer(self) -> Signer:
         return Signer(self.secret)
+
+    @cached_property
+    def verp(self) -> Verp:
+        """Signs and checks envelope senders (bounces+<id>@DIGEST_BOUNCE_DOMAIN)."""
+        return Verp.from_secret(self.secret, self.settings.envelope_domain)
+
+    @cached_property
+    def bounce_policy(self) -> BouncePolicy:
+        return BouncePolicy.from_settings(self.settings)
 
     @cached_property
     def links(self) -> LinkBuilder:
@@ -87,6 +97,7 @@ class Service:
             retry=RetryPolicy.from_settings(settings),
             bounces=BouncePolicy.from_settings(settings),
             outbox=None if settings.smtp else settings.outbox_dir.resolve(),
+            verp=self.verp,
         )
 
     def close(self) -> None:

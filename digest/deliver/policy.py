@@ -6,14 +6,20 @@
 - A permanent failure (5xx) fails at once and counts as one hard bounce.
 - A claim older than ``stale_claim`` whose process cannot be asked is taken as abandoned.
 
-A subscriber reaching ``hard_limit`` hard bounces, or ``soft_limit`` soft-failed digests within
-``soft_days`` days, is suspended (and so suppressed) until they re-confirm.
+Bounces count the same whether the SMTP session said so or a report came back later (see
+:mod:`digest.deliver.bounces`). A subscriber reaching ``hard_limit`` hard bounces, or a soft
+count of ``soft_limit`` within ``soft_days`` days, is suspended (and so suppressed) until they
+re-confirm. The soft count decays: each digest sent without a bounce takes one off (see
+:func:`soft_count`). A complaint unsubscribes and suppresses at once, and is counted apart: when
+complaints pass ``complaint_rate`` of the digests sent in the last ``complaint_days`` days, a
+run sends nothing and says why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from digest.config import Settings
@@ -53,6 +59,8 @@ class BouncePolicy:
     hard_limit: int
     soft_limit: int
     soft_days: int
+    complaint_rate: float = 0.003
+    complaint_days: int = 7
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BouncePolicy:
@@ -60,4 +68,26 @@ class BouncePolicy:
             hard_limit=settings.bounce_hard_limit,
             soft_limit=settings.bounce_soft_limit,
             soft_days=settings.bounce_soft_days,
+            complaint_rate=settings.bounce_complaint_rate,
+            complaint_days=settings.bounce_complaint_days,
         )
+
+    def soft_since(self, now: dt.datetime) -> dt.datetime:
+        return now - dt.timedelta(days=self.soft_days)
+
+    def complaints_too_many(self, complaints: int, sent: int) -> bool:
+        """True when complaints pass the rate (any complaint with nothing sent counts as such)."""
+        return complaints > 0 and complaints > self.complaint_rate * sent
+
+
+def soft_count(soft_at: Sequence[dt.datetime], good_at: Sequence[dt.datetime]) -> int:
+    """Soft bounces in the window, less one for each good delivery after them (never below 0).
+
+    Walked in time order, so a good digest only forgives bounces before it: three soft bounces
+    in a row after a good one still count three.
+    """
+    moments = sorted([(t, 1) for t in soft_at] + [(t, -1) for t in good_at])
+    count = 0
+    for _, step in moments:
+        count = max(count + step, 0)
+    return count

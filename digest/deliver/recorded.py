@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from digest.deliver.verp import Verp
 from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.render.compose import Composer, DigestRenders, compose_digest
 from digest.store import deliveries, editions, papers, subscribers, suppressions
@@ -74,10 +75,12 @@ def compose_row(
     row: ClaimedDelivery,
     now: dt.datetime,
     renders: DigestRenders,
+    verp: Verp | None = None,
 ) -> OutgoingMessage | None:
     """The row's message, or None when its subscriber is no longer confirmed or is suppressed.
 
     The suppression list and the subscriber's state are as read when the batch was claimed.
+    With ``verp``, the envelope sender names the row (bounces+<signed id>@bounce domain).
     """
     subscriber = batch.subscribers.get(row.subscriber_id)
     if (
@@ -94,6 +97,7 @@ def compose_row(
         now=now,
         nothing_matched=row.kind == "nothing",
         renders=renders,
+        envelope_sender=verp.address(row.id) if verp is not None else None,
     )
     return message
 

@@ -24,6 +24,7 @@ from digest.deliver.policy import BouncePolicy, RetryPolicy
 from digest.deliver.recorded import RunReads, StoredDigest, compose_row, load_claimed
 from digest.deliver.recorded import stored_digest as stored_digest
 from digest.deliver.transport import SendResult, Transport
+from digest.deliver.verp import Verp
 from digest.models import OutgoingMessage
 from digest.render.compose import Composer, DigestRenders
 from digest.store import deliveries
@@ -50,6 +51,7 @@ class DeliveryParts:
 
     ``open_transport`` is called inside the loop's own event loop, once per run. ``outbox`` is
     the folder the transport writes to instead of sending (None for SMTP), for the report.
+    ``verp`` gives each message an envelope sender of its own, so later reports find it.
     """
 
     db: Database
@@ -58,6 +60,7 @@ class DeliveryParts:
     retry: RetryPolicy
     bounces: BouncePolicy
     outbox: Path | None = None
+    verp: Verp | None = None  # signs each message's envelope sender; None: the From address
 
 
 def deliver_due(
@@ -203,7 +206,9 @@ class _SendRun:
         batch = load_claimed(self.parts.db, claimed, self.reads)
         skipped: list[int] = []
         for row in claimed:
-            message = compose_row(self.parts.composer, batch, row, self.now, self.renders)
+            message = compose_row(
+                self.parts.composer, batch, row, self.now, self.renders, self.parts.verp
+            )
             if message is None:
                 skipped.append(row.id)
             else:

@@ -59,9 +59,11 @@ class Composer:
         feedback_id: str,
         parts: tuple[bytes, bytes] | None = None,
         sign: bool = False,
+        envelope_sender: str | None = None,
     ) -> OutgoingMessage:
         """The wire bytes of one list message: MIME parts and the list headers every message
-        carries (List-Id, List-Unsubscribe with one-click, Feedback-ID), DKIM-signed if asked."""
+        carries (List-Id, List-Unsubscribe with one-click, Feedback-ID), DKIM-signed if asked.
+        ``envelope_sender`` (MAIL FROM, where reports come back) defaults to the From address."""
         data = build_message(
             rendered,
             sender=self.message.sender,
@@ -78,7 +80,7 @@ class Composer:
         if signed and self.dkim is not None:
             data = self.dkim.sign(data)
         return OutgoingMessage(
-            sender=self.message.sender,
+            sender=envelope_sender or self.message.sender,
             recipient=recipient,
             message_id=message_id,
             data=data,
@@ -186,8 +188,10 @@ def compose_digest(
     now: dt.datetime,
     nothing_matched: bool = False,
     renders: DigestRenders | None = None,
+    envelope_sender: str | None = None,
 ) -> tuple[RenderedEmail, OutgoingMessage]:
-    """The digest's rendering and wire bytes; ``renders`` shares renderings across a run."""
+    """The digest's rendering and wire bytes; ``renders`` shares renderings across a run;
+    ``envelope_sender`` is the delivery's VERP address (see digest.deliver.verp) when sent."""
     subscriber = digest.subscriber
     tokens = composer.links.tokens_for(subscriber)
     parts = None
@@ -208,5 +212,6 @@ def compose_digest(
         feedback_id=feedback_id(digest.date, subscriber.id, kind, composer.message.domain),
         parts=parts,
         sign=True,
+        envelope_sender=envelope_sender,
     )
     return rendered, message

@@ -262,8 +262,12 @@ class RateLimitHit(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
 
 
+from digest.store.schema_bounces import BounceEventRow, BounceReport  # noqa: E402
+
 __all__ = [
     "Base",
+    "BounceEventRow",
+    "BounceReport",
     "Delivery",
     "Edition",
     "EditionItem",
