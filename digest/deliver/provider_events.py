@@ -1,80 +1,86 @@
 """What a sending provider reports (SES through SNS, Mailgun webhooks) as our bounce events.
 
-Pure: verified payload in, :class:`ProviderEvent` values out, mapped to the same kinds the
-bounce mailbox yields: ``hard`` (SES Permanent, Mailgun permanent failure), ``soft`` (SES
-Transient, Mailgun temporary failure), ``complaint``; an SES Undetermined bounce is
-``unknown`` (kept, never acted on). Each event carries the provider's own id for it, so the
-same report delivered twice is recorded once. Mailgun's signature is checked here too.
+Pure: verified payload in, a :class:`ProviderReport` of :class:`BounceEvent` values out, the
+same kinds the bounce mailbox yields: ``hard`` (SES Permanent, Mailgun permanent failure),
+``soft`` (SES Transient, Mailgun temporary failure), ``complaint``; an SES Undetermined
+bounce is ``unknown`` (kept, never acted on). The report's key is the provider's own id for
+the notification, so the same one delivered twice is recorded once. A VERP id in the
+envelope sender the provider quotes names the delivery; without one, the (signed) recipient
+names the subscriber. Mailgun's signature is checked here too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-EventKind = Literal["hard", "soft", "complaint", "unknown"]
+from digest.deliver.bounce_classify import BounceEvent, Kind
+from digest.deliver.verp import find_signed_ids
+
 MAILGUN_WINDOW = dt.timedelta(minutes=5)
-SES_BOUNCE_KINDS: dict[str, EventKind] = {"Permanent": "hard", "Transient": "soft"}
-MAILGUN_SEVERITY: dict[str, EventKind] = {"permanent": "hard", "temporary": "soft"}
+SES_BOUNCE_KINDS: dict[str, Kind] = {"Permanent": "hard", "Transient": "soft"}
+MAILGUN_SEVERITY: dict[str, Kind] = {"permanent": "hard", "temporary": "soft"}
 
 
 class PayloadRejected(Exception):
     """A payload that is unsigned, badly signed, stale or malformed: the sender gets 403."""
 
 
-@dataclass(frozen=True)
-class ProviderEvent:
-    kind: EventKind
-    recipient: str
-    provider: str  # "ses" or "mailgun"
-    reference: str  # the provider's id for this event and recipient: the idempotency key
-    status: str  # an enhanced status code (5.1.1), or the complaint's feedback type
-    detail: str  # the diagnostic text, for people
-    message_id: str | None  # the Message-ID of the message it is about, when given
+@dataclasses.dataclass(frozen=True)
+class ProviderReport:
+    """One notification: its key (the provider's id, hashed), the message it is about, events."""
+
+    key: str
+    message_id: str | None
+    events: tuple[BounceEvent, ...]
 
 
-def ses_events(message: str) -> list[ProviderEvent]:
-    """The events in an SES notification (the SNS Message), or in an SES event-publishing one."""
+def report_key(provider: str, notification_id: str) -> str:
+    return hashlib.sha256(f"{provider}:{notification_id}".encode()).hexdigest()
+
+
+def ses_report(notification_id: str, message: str) -> ProviderReport:
+    """The events of an SES notification (the SNS Message), or of an SES event-publishing one."""
     data = _object(message)
     kind = data.get("notificationType") or data.get("eventType")
     mail = _dict(data.get("mail"))
     message_id = _header(mail, "Message-ID") or _text(mail.get("messageId")) or None
+    verp_ids = tuple(find_signed_ids(f"{_text(mail.get('source'))} {_header(mail, 'Return-Path')}"))
+    events: list[BounceEvent] = []
     if kind == "Bounce":
         bounce = _dict(data.get("bounce"))
-        event_kind = SES_BOUNCE_KINDS.get(_text(bounce.get("bounceType")), "unknown")
-        return [
-            ProviderEvent(
-                kind=event_kind,
-                recipient=_text(item.get("emailAddress")),
-                provider="ses",
-                reference=f"ses:{_text(bounce.get('feedbackId'))}:{_text(item.get('emailAddress'))}",
-                status=_text(item.get("status")),
-                detail=_text(item.get("diagnosticCode"))
-                or f"{bounce.get('bounceType')} {bounce.get('bounceSubType')}",
-                message_id=message_id,
+        bounce_kind = SES_BOUNCE_KINDS.get(_text(bounce.get("bounceType")), "unknown")
+        events = [
+            BounceEvent(
+                kind=bounce_kind,
+                recipient=_text(item.get("emailAddress")).lower(),
+                verp_ids=verp_ids,
+                status=_text(item.get("status")) or None,
+                diagnostic=_text(item.get("diagnosticCode"))
+                or f"{_text(bounce.get('bounceType'))} {_text(bounce.get('bounceSubType'))}",
+                detector="ses",
             )
             for item in _items(bounce.get("bouncedRecipients"))
         ]
-    if kind == "Complaint":
+    elif kind == "Complaint":
         complaint = _dict(data.get("complaint"))
-        feedback = _text(complaint.get("complaintFeedbackType")) or "complaint"
-        return [
-            ProviderEvent(
+        events = [
+            BounceEvent(
                 kind="complaint",
-                recipient=_text(item.get("emailAddress")),
-                provider="ses",
-                reference=f"ses:{_text(complaint.get('feedbackId'))}:{_text(item.get('emailAddress'))}",
-                status=feedback,
-                detail=_text(complaint.get("userAgent")) or "complaint reported by the mailbox",
-                message_id=message_id,
+                recipient=_text(item.get("emailAddress")).lower(),
+                verp_ids=verp_ids,
+                status=None,
+                diagnostic=_text(complaint.get("complaintFeedbackType")) or "complaint",
+                detector="ses",
             )
             for item in _items(complaint.get("complainedRecipients"))
         ]
-    return []  # deliveries, sends, opens: nothing for the bounce policy
+    # Deliveries, sends, opens: nothing for the bounce policy, and no events.
+    return ProviderReport(report_key("ses", notification_id), message_id, tuple(events))
 
 
 def check_mailgun_signature(
@@ -98,30 +104,32 @@ def check_mailgun_signature(
         raise PayloadRejected(f"timestamp {timestamp} is outside the replay window")
 
 
-def mailgun_events(payload: dict[str, Any]) -> list[ProviderEvent]:
+def mailgun_report(payload: dict[str, Any]) -> ProviderReport:
     """The event of a (verified) Mailgun webhook: failed (permanent, temporary) or complained."""
     data = _dict(payload.get("event-data"))
-    event, recipient = _text(data.get("event")), _text(data.get("recipient"))
+    event = _text(data.get("event"))
+    headers = _dict(_dict(data.get("message")).get("headers"))
+    message_id = _text(headers.get("message-id")).strip("<>")
+    notification = _text(data.get("id")) or _text(_dict(payload.get("signature")).get("token"))
+    report = ProviderReport(
+        report_key("mailgun", notification), f"<{message_id}>" if message_id else None, ()
+    )
     if event == "failed":
         kind = MAILGUN_SEVERITY.get(_text(data.get("severity")), "unknown")
     elif event == "complained":
         kind = "complaint"
     else:
-        return []
+        return report  # deliveries, opens, clicks: no events
     status = _dict(data.get("delivery-status"))
-    headers = _dict(_dict(data.get("message")).get("headers"))
-    message_id = _text(headers.get("message-id")) or None
-    return [
-        ProviderEvent(
-            kind=kind,
-            recipient=recipient,
-            provider="mailgun",
-            reference=f"mailgun:{_text(data.get('id'))}",
-            status=_text(status.get("enhanced-code")) or _text(status.get("code")) or event,
-            detail=_text(status.get("description")) or _text(status.get("message")) or event,
-            message_id=f"<{message_id.strip('<>')}>" if message_id else None,
-        )
-    ]
+    found = BounceEvent(
+        kind=kind,
+        recipient=_text(data.get("recipient")).lower() or None,
+        verp_ids=tuple(find_signed_ids(_text(_dict(data.get("envelope")).get("sender")))),
+        status=_text(status.get("enhanced-code")) or None,
+        diagnostic=_text(status.get("description")) or _text(status.get("message")) or event,
+        detector="mailgun",
+    )
+    return dataclasses.replace(report, events=(found,))
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
