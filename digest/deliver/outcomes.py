@@ -5,6 +5,7 @@
 - ``temporary`` (4xx, network) is deferred with backoff until the attempts run out; then the
   row fails and counts as one soft bounce.
 - ``permanent`` (5xx) fails at once and counts as one hard bounce.
+- Soft bounces decay: each digest sent since takes one off (see deliver.policy.soft_count).
 
 Outcomes are not committed one by one: they ride along with the next commit the send loop makes
 anyway ("DATA began" for the next message, durable before its body goes out), or with a batch of
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digest.deliver.bounces import suspend_if_soft_limit
 from digest.deliver.policy import Backoff, BouncePolicy, RetryPolicy
 from digest.deliver.transport import SendResult
 from digest.store import deliveries, subscribers
@@ -146,7 +148,11 @@ class OutcomeRecorder:
             report.suspended += 1
 
     def _bounce(self, session: Session, subscriber_id: int, *, hard: bool) -> bool:
-        """Count a hard or soft bounce; True when it suspended the subscriber."""
+        """Count a hard or soft bounce; True when it suspended the subscriber.
+
+        The same policy as for reports that come back later (deliver.bounces.apply_event),
+        but a failed delivery row is itself the soft bounce: no report row is written.
+        """
         policy, now = self.bounces, self.now
         row = session.get(SubscriberRow, subscriber_id)
         if row is None or row.state != "confirmed":
@@ -155,8 +161,4 @@ class OutcomeRecorder:
             subscribers.record_hard_bounce(session, subscriber_id, now=now, limit=policy.hard_limit)
             return row.state == "suspended"
         row.soft_bounces += 1
-        since = (now - dt.timedelta(days=policy.soft_days)).date()
-        if deliveries.soft_failed_days(session, subscriber_id, since=since) < policy.soft_limit:
-            return False
-        subscribers.set_state(session, row, "suspended", now=now)
-        return True
+        return suspend_if_soft_limit(session, row, policy=policy, now=now)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from digest.addresses import normalize_email
 from digest.errors import NotFound
 from digest.models import Profile, Subscriber, Topic
+from digest.store.bounces import forget_subscriber
 from digest.store.db import one_of
 from digest.store.schema import SubscriberRow
 from digest.store.suppressions import lift, suppress
@@ -168,6 +169,7 @@ def remove_subscriber(session: Session, email: str, *, now: dt.datetime) -> None
     """Delete the subscriber and everything about them but a suppression hash."""
     row = get_row(session, email)
     suppress(session, row.email, reason="deleted", now=now)
+    forget_subscriber(session, row.id)  # the reports' bytes hold the address
     session.delete(row)
 
 
