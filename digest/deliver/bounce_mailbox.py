@@ -67,6 +67,7 @@ class FetchReport(Generic[T]):
     """What one fetch did: each handled message's result, and what it left in the folder."""
 
     results: list[T] = field(default_factory=list)
+    uids: list[str] = field(default_factory=list)  # each result's message, in the same order
     failed: list[str] = field(default_factory=list)  # "uid N: reason", left in the folder
     left: int = 0  # messages beyond this fetch's limit, for the next one
 
@@ -98,6 +99,7 @@ def fetch_reports(
                 continue
             _move(conn, uid, mailbox.done_folder, capabilities)
             report.results.append(result)
+            report.uids.append(uid)
     return report
 
 

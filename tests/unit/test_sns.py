@@ -126,3 +126,12 @@ def test_a_subscribe_url_off_the_allowed_hosts_is_not_visited(sns: FakeSns) -> N
 def test_malformed_messages_are_refused(body: bytes) -> None:
     with pytest.raises(SnsRejected):
         parse_message(body)
+
+
+def test_the_subject_is_signed_when_there_is_one(sns: FakeSns) -> None:
+    body = json.loads(sns.notification(ses_bounce("a@example.org")))
+    body = sns.sign({k: v for k, v in body.items() if k != "Signature"} | {"Subject": "Bounce"})
+    verifier(sns).verify(parse_message(json.dumps(body).encode()), NOW)
+    body["Subject"] = "Something else"
+    with pytest.raises(SnsRejected, match="bad signature"):
+        verifier(sns).verify(parse_message(json.dumps(body).encode()), NOW)
