@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from digest.cli import db, deliveries, jobs, papers, server, sources
+from digest.cli.bounces import bounces_app
 from digest.cli.subscribers import subscribers_app
 from digest.errors import DigestError
 from digest.store.db import describe_database_error
@@ -29,6 +30,7 @@ app.add_typer(sources.sources_app, name="sources")
 app.add_typer(papers.papers_app, name="papers")
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(deliveries.deliveries_app, name="deliveries")
+app.add_typer(bounces_app, name="bounces")
 for command in (
     jobs.ingest,
     jobs.preview,

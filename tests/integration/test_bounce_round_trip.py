@@ -4,11 +4,14 @@ report sent back to it suspends the right subscriber, whom the next run then ski
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from digest import pipeline
-from digest.deliver.bounces import ingest_raw
+from digest.cli import app
 from digest.service import Service
 from tests.integration.bounce_support import BOUNCES
 from tests.integration.test_delivery import (
@@ -72,16 +75,17 @@ def test_a_report_to_the_envelope_sender_stops_the_next_digest(
     service: Service = smtp_service(database_url, tmp_path, sink)
     pipeline.run_daily(service, DAY, now=NOW, ingest=False)
     bob_sender = mail_from_by_recipient(sink)["bob@example.org"]
-    later = NOW + dt.timedelta(hours=3)
-    result = ingest_raw(
-        service.db,
-        report_to(bob_sender, "bob@example.org"),
-        verp=service.verp,
-        policy=service.bounce_policy,
-        now=later,
+    env = {"DIGEST_DATABASE_URL": database_url, "DIGEST_SECRET_KEY": "test-secret-key"}
+    ingested = CliRunner().invoke(
+        app,
+        ["bounces", "ingest", "--json", "-"],
+        env=env,
+        input=report_to(bob_sender, "bob@example.org"),
     )
-    assert [(e.event.kind, e.outcome) for e in result.events] == [("hard", "suspended")]
-    assert result.events[0].delivery_id == deliveries_by_email(service)["bob@example.org"].id
+    assert ingested.exit_code == 0, ingested.output
+    (event,) = json.loads(ingested.output)[0]["events"]
+    assert (event["kind"], event["outcome"]) == ("hard", "suspended")
+    assert event["delivery_id"] == deliveries_by_email(service)["bob@example.org"].id
 
     next_day = pipeline.run_daily(
         service, DAY + dt.timedelta(days=1), now=NOW + dt.timedelta(days=1), ingest=False
