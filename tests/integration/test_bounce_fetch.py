@@ -3,15 +3,22 @@ recorded (and acted on) once, moved to the done folder; run by the scheduler whe
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from digest.cli import app
 from digest.pipeline.bounce_fetch import fetch_bounce_mailbox
 from digest.scheduler import bounce_fetch_job, build_scheduler
 from digest.service import Service
@@ -148,3 +155,82 @@ def test_an_unreachable_mailbox_is_one_warning_line_for_the_scheduler(
     [record] = [r for r in caplog.records if r.name == "digest.scheduler"]
     assert f"cannot reach the bounce mailbox at 127.0.0.1:{port}" in record.getMessage()
     assert record.exc_info is None
+
+
+def cli_env(service: Service, port: int, folder: str, done: str) -> dict[str, str]:
+    return {
+        "DIGEST_DATABASE_URL": service.settings.database_url,
+        "DIGEST_SECRET_KEY": "bounce-fixtures-secret",
+        "DIGEST_FROM": "digest@example.org",
+        "DIGEST_BOUNCE_IMAP_HOST": "127.0.0.1",
+        "DIGEST_BOUNCE_IMAP_PORT": str(port),
+        "DIGEST_BOUNCE_IMAP_USER": USER,
+        "DIGEST_BOUNCE_IMAP_PASSWORD": PASSWORD,
+        "DIGEST_BOUNCE_IMAP_FOLDER": folder,
+        "DIGEST_BOUNCE_IMAP_DONE_FOLDER": done,
+        "DIGEST_BOUNCE_IMAP_TLS": "0",
+    }
+
+
+def run_cli(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(app, ["bounces", "fetch", *args], env=env)
+
+
+def test_the_command_prints_what_each_report_did(
+    dovecot: Dovecot, fixture_service: Service
+) -> None:
+    folder, done = f"cli-{uuid.uuid4().hex[:8]}", f"cli-done-{uuid.uuid4().hex[:8]}"
+    env = cli_env(fixture_service, dovecot.port, folder, done)
+    dovecot.append(folder, as_imap_keeps_it("postfix-hard.eml"))
+    dovecot.append(folder, as_imap_keeps_it("out-of-office.eml"))
+
+    result = run_cli(env)
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("imap uid 1: hard ada@example.net 5.1.1 -> suspended")
+    assert lines[1].startswith("imap uid 2: auto_reply")
+    assert lines[-1].endswith("; left for the next fetch 0")
+    assert state_of(fixture_service, "ada@example.net") == "suspended"
+    assert len(dovecot.messages(done)) == 2
+
+
+def test_the_command_json(dovecot: Dovecot, fixture_service: Service) -> None:
+    folder, done = f"cli-{uuid.uuid4().hex[:8]}", f"cli-done-{uuid.uuid4().hex[:8]}"
+    dovecot.append(folder, as_imap_keeps_it("arf-yahoo-abuse.eml"))
+
+    result = run_cli(cli_env(fixture_service, dovecot.port, folder, done), "--json")
+
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["failed"], data["left"]) == ([], 0)
+    [message] = data["messages"]
+    assert message["source"] == "imap uid 1" and not message["duplicate"]
+    assert [(e["kind"], e["outcome"]) for e in message["events"]] == [("complaint", "unsubscribed")]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"DIGEST_BOUNCE_IMAP_HOST": ""}, "error: no bounce mailbox: set DIGEST_BOUNCE_IMAP_HOST"),
+        ({"DIGEST_BOUNCE_IMAP_PASSWORD": "wrong"}, "refused the login of 'bounces'"),
+        ({"DIGEST_BOUNCE_IMAP_TLS": "1"}, "error: cannot reach the bounce mailbox at 127.0.0.1"),
+    ],
+)
+def test_the_command_fails_in_one_line(
+    dovecot: Dovecot, fixture_service: Service, change: dict[str, str], message: str
+) -> None:
+    """The real command in a fresh interpreter, as an operator runs it: no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update({**cli_env(fixture_service, dovecot.port, "INBOX", "done"), **change})
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "bounces", "fetch"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
