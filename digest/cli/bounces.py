@@ -12,11 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
-from digest.cli.common import JsonOpt, open_service
+from digest.cli.common import JsonOpt, open_service, parse_now
 from digest.cli.output import echo_json
 from digest.deliver.bounces import IngestResult, RecordedEvent, ingest_raw
 from digest.errors import DigestError
-from digest.service import utcnow
 
 bounces_app = typer.Typer(
     no_args_is_help=True,
@@ -31,15 +30,18 @@ def bounces_ingest(
         list[str], typer.Argument(help="Raw messages, one per file, or mbox files; - reads stdin.")
     ],
     as_json: JsonOpt = False,
+    now: Annotated[str | None, typer.Option("--now", help="Record as of this ISO time.")] = None,
 ) -> None:
     """Classify and record each message; the same report twice counts once."""
+    moment = parse_now(now)
     messages = list(read_messages(files))
     service = open_service()
-    now = utcnow()
     results = [
         (
             label,
-            ingest_raw(service.db, raw, verp=service.verp, policy=service.bounce_policy, now=now),
+            ingest_raw(
+                service.db, raw, verp=service.verp, policy=service.bounce_policy, now=moment
+            ),
         )
         for label, raw in messages
     ]

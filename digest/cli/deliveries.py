@@ -16,7 +16,7 @@ from digest.cli.output import (
 from digest.deliver import send_loop as deliver
 from digest.errors import DigestError
 from digest.service import utcnow
-from digest.store import deliveries, subscribers
+from digest.store import bounces, deliveries, subscribers
 
 deliveries_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="The outbox: one row per digest sent."
@@ -32,11 +32,12 @@ def deliveries_list(
     """Delivery rows with their state, attempts and last SMTP reply."""
     service = open_service()
     with service.db.session() as session:
+        listed = deliveries.list_deliveries(
+            session, state=state, date=date.date() if date else None
+        )
+        flags = bounces.delivery_flags(session, [row.id for row, _ in listed])
         rows = [
-            delivery_json(row, email)
-            for row, email in deliveries.list_deliveries(
-                session, state=state, date=date.date() if date else None
-            )
+            delivery_json(row, email, flags.get(row.id, (None, False))) for row, email in listed
         ]
     if as_json:
         echo_json(rows)

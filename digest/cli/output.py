@@ -57,8 +57,11 @@ def pick_json(pick: Pick) -> dict[str, Any]:
     }
 
 
-def delivery_json(row: Delivery, email: str) -> dict[str, Any]:
-    """One outbox row as `deliveries list --json` prints it."""
+def delivery_json(
+    row: Delivery, email: str, flags: tuple[str | None, bool] = (None, False)
+) -> dict[str, Any]:
+    """One outbox row as `deliveries list --json` prints it; ``flags``: (bounce, complaint)."""
+    bounce, complaint = flags
     return {
         "id": row.id,
         "email": email,
@@ -71,6 +74,8 @@ def delivery_json(row: Delivery, email: str) -> dict[str, Any]:
         "message_id": row.message_id,
         "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
         "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "bounce": bounce,  # hard | soft | None: the worst bounce reported for it
+        "complaint": complaint,
     }
 
 
@@ -90,6 +95,8 @@ def print_ingest_reports(reports: Sequence[IngestReport]) -> None:
 def print_delivery_report(report: DeliveryReport | None) -> None:
     if report is None:
         return
+    if report.halted:
+        typer.echo(report.halted)
     parts = [
         f"sent {report.sent}",
         f"deferred {report.deferred}",

@@ -73,7 +73,8 @@ def status(
     """Last runs, what is due now and next, failing sources, deliveries needing a look."""
     from digest.ops.status import status_lines, status_report
 
-    report = status_report(open_service().db, now=parse_now(now))
+    service = open_service()
+    report = status_report(service.db, now=parse_now(now), policy=service.bounce_policy)
     if as_json:
         echo_json(report.as_json())
         return

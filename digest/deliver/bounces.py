@@ -223,3 +223,17 @@ def suspend_if_soft_limit(
         return False
     subscribers.set_state(session, row, "suspended", now=now)
     return True
+
+
+def complaint_halt(session: Session, policy: BouncePolicy, *, now: dt.datetime) -> str | None:
+    """Why sending must stop now (complaints of the last days past the rate), or None."""
+    since = now - dt.timedelta(days=policy.complaint_days)
+    complaints, sent = bounces.complaints_and_sent(session, since=since)
+    if not policy.complaints_too_many(complaints, sent):
+        return None
+    rate = f"{complaints / sent:.2%}" if sent else "no digest sent"
+    return (
+        f"sending stopped: {complaints} complaints for {sent} digests sent in the last"
+        f" {policy.complaint_days} days ({rate}) pass DIGEST_BOUNCE_COMPLAINT_RATE"
+        f" {policy.complaint_rate:.2%}; find the cause before sending again"
+    )

@@ -39,6 +39,7 @@ class DeliveryReport:
     suspended: int = 0
     recovered: dict[str, int] = field(default_factory=dict)
     outbox: Path | None = None
+    halted: str | None = None  # why nothing was sent (the complaint rate), if so
 
     def add(self, other: DeliveryReport) -> None:
         """Fold in what another sending process reports."""
@@ -47,6 +48,7 @@ class DeliveryReport:
         for state, count in other.recovered.items():
             self.recovered[state] = self.recovered.get(state, 0) + count
         self.outbox = self.outbox or other.outbox
+        self.halted = self.halted or other.halted
 
 
 def backoff_delay(attempts: int, rng: random.Random) -> dt.timedelta:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.deliver.bounces import complaint_halt
 from digest.deliver.outcomes import Attempt, DeliveryReport, OutcomeRecorder, backoff_delay
 from digest.deliver.policy import BouncePolicy, RetryPolicy
 from digest.deliver.recorded import RunReads, StoredDigest, compose_row, load_claimed
@@ -88,6 +89,10 @@ def deliver_due(
     report = DeliveryReport(outbox=parts.outbox)
     if recover:
         recover_abandoned(parts, now, report)
+    with parts.db.session() as session:
+        report.halted = complaint_halt(session, parts.bounces, now=now)
+    if report.halted:  # the rows stay pending: sent once the rate has fallen
+        return report
     run = _SendRun(parts, now, report, subscriber_id=subscriber_id, batch_size=batch_size)
     run.stopped = stopped
     asyncio.run(run.send_all(more_coming, share))

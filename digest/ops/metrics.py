@@ -7,7 +7,8 @@ scrape time, so every replica reports the same shared outbox and a restart loses
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from digest.deliver.policy import BouncePolicy
+from digest.ops.bounce_rates import BounceCollector
 from digest.store import runs
 from digest.store.db import Database
 
@@ -114,9 +117,18 @@ class OutboxCollector(Collector):
         yield finished
 
 
-def render_metrics(db: Database, metrics: Metrics | None = None) -> bytes:
-    """The text exposition of this process's counters plus the database gauges."""
+def render_metrics(
+    db: Database,
+    metrics: Metrics | None = None,
+    *,
+    policy: BouncePolicy | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+) -> bytes:
+    """The text exposition of this process's counters plus the database gauges (with
+    ``policy`` and ``now``, the bounce and complaint rates of the last days too)."""
     metrics = metrics or process_metrics()
     registry = CollectorRegistry()
     registry.register(OutboxCollector(db))
+    if policy is not None and now is not None:
+        registry.register(BounceCollector(db, policy, now))
     return generate_latest(metrics.registry) + generate_latest(registry)

@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from digest.deliver.policy import BouncePolicy
 from digest.ops import due_times
+from digest.ops.bounce_rates import BounceRates, bounce_rates, rate_lines
 from digest.store import deliveries, runs, sources, subscribers
 from digest.store.db import Database
 
@@ -32,9 +34,13 @@ class StatusReport:
     failing_sources: list[dict[str, Any]]
     stuck: list[dict[str, Any]]
     outbox: dict[str, int] = field(default_factory=dict)
+    bounces: BounceRates | None = None
 
     def as_json(self) -> dict[str, Any]:
+        rates = self.bounces
         return {
+            "bounces": [d.as_json() for d in rates.days] if rates else [],
+            "sending_halted": rates.halted if rates else None,
             "now": self.now.isoformat(),
             "runs": self.runs,
             "due_now": self.due_now,
@@ -46,7 +52,10 @@ class StatusReport:
         }
 
 
-def status_report(db: Database, *, now: dt.datetime) -> StatusReport:
+def status_report(
+    db: Database, *, now: dt.datetime, policy: BouncePolicy | None = None
+) -> StatusReport:
+    """What `digest status` shows; with ``policy``, the bounce and complaint rates too."""
     with db.session() as session:
         recent = [_run_json(row) for row in runs.recent_runs(session)]
         due_now, paused, upcoming = _schedule_counts(session, now)
@@ -60,7 +69,8 @@ def status_report(db: Database, *, now: dt.datetime) -> StatusReport:
             for row in runs.stuck_deliveries(session, now=now, sending_after=STUCK_SENDING)
         ]
         outbox = runs.deliveries_by_state(session)
-    return StatusReport(now, recent, due_now, paused, upcoming, failing, stuck, outbox)
+    rates = bounce_rates(db, policy, now=now) if policy is not None else None
+    return StatusReport(now, recent, due_now, paused, upcoming, failing, stuck, outbox, rates)
 
 
 def _schedule_counts(
@@ -133,4 +143,6 @@ def status_lines(report: StatusReport) -> list[str]:
         f"attempts={d['attempts']} code={d['last_code'] or '-'} {d['last_message'] or ''}"
         for d in report.stuck
     ] or ["  none"]
+    if report.bounces is not None:
+        lines += ["", *rate_lines(report.bounces)]
     return lines

@@ -81,7 +81,9 @@ def metrics(request: Request) -> Response:
         )
     if token is None and not _local_and_direct(request):
         return PlainTextResponse("Not Found", status_code=404)
-    return Response(render_metrics(web(request).service.db), media_type=CONTENT_TYPE)
+    service = web(request).service
+    body = render_metrics(service.db, policy=service.bounce_policy, now=utcnow)
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 routes = [

@@ -78,7 +78,7 @@ def test_a_report_to_the_envelope_sender_stops_the_next_digest(
     env = {"DIGEST_DATABASE_URL": database_url, "DIGEST_SECRET_KEY": "test-secret-key"}
     ingested = CliRunner().invoke(
         app,
-        ["bounces", "ingest", "--json", "-"],
+        ["bounces", "ingest", "--json", "--now", (NOW + dt.timedelta(hours=3)).isoformat(), "-"],
         env=env,
         input=report_to(bob_sender, "bob@example.org"),
     )
@@ -94,3 +94,59 @@ def test_a_report_to_the_envelope_sender_stops_the_next_digest(
     assert received(sink) == Counter(
         {"ada@example.org": 2, "bob@example.org": 1, "cyd@example.org": 2}
     )
+
+
+def complaint_to(sender: str, recipient: str) -> bytes:
+    """Yahoo's ARF abuse report for the message sent from ``sender`` to ``recipient``."""
+    raw = (BOUNCES / "arf-yahoo-abuse.eml").read_bytes()
+    raw = raw.replace(b"bounces+7-xe2x7ap2mb@example.org", sender.encode())
+    return raw.replace(b"gail@yahoo.com", recipient.encode())
+
+
+def test_complaints_past_the_rate_stop_the_next_run_and_show_everywhere(
+    database_url: str,
+    tmp_path: Path,
+    sink: SmtpSink,  # noqa: F811
+) -> None:
+    service: Service = smtp_service(database_url, tmp_path, sink)
+    pipeline.run_daily(service, DAY, now=NOW, ingest=False)
+    env = {"DIGEST_DATABASE_URL": database_url, "DIGEST_SECRET_KEY": "test-secret-key"}
+    sender = mail_from_by_recipient(sink)["bob@example.org"]
+    runner = CliRunner()
+    ingested = runner.invoke(
+        app,
+        ["bounces", "ingest", "--now", (NOW + dt.timedelta(hours=3)).isoformat(), "-"],
+        env=env,
+        input=complaint_to(sender, "bob@example.org"),
+    )
+    assert ingested.exit_code == 0 and "-> unsubscribed" in ingested.output, ingested.output
+
+    listed = json.loads(runner.invoke(app, ["deliveries", "list", "--json"], env=env).output)
+    flags = {row["email"]: (row["bounce"], row["complaint"]) for row in listed}
+    assert flags == {
+        "ada@example.org": (None, False),
+        "bob@example.org": (None, True),
+        "cyd@example.org": (None, False),
+    }
+
+    tomorrow = NOW + dt.timedelta(days=1)
+    report = pipeline.run_daily(service, DAY + dt.timedelta(days=1), now=tomorrow, ingest=False)
+    assert report.delivery is not None and report.delivery.sent == 0
+    assert report.delivery.halted is not None
+    assert "1 complaints for 3 digests sent in the last 7 days (33.33%)" in report.delivery.halted
+    assert received(sink) == Counter(
+        {"ada@example.org": 1, "bob@example.org": 1, "cyd@example.org": 1}
+    )
+    assert {row.state for row in deliveries_by_email(service).values()} >= {"pending"}
+
+    status = runner.invoke(app, ["status", "--json", "--now", tomorrow.isoformat()], env=env)
+    data = json.loads(status.output)
+    assert data["sending_halted"] == report.delivery.halted
+    (day,) = [d for d in data["bounces"] if d["day"] == NOW.date().isoformat()]
+    assert (day["sent"], day["complaint"], day["complaint_rate"]) == (3, 1, round(1 / 3, 6))
+
+    from digest.ops.metrics import Metrics, render_metrics
+
+    text = render_metrics(service.db, Metrics(), policy=service.bounce_policy, now=lambda: tomorrow)
+    assert b"digest_sending_halted 1.0" in text
+    assert f'digest_bounce_events{{day="{NOW.date()}",kind="complaint"}} 1.0'.encode() in text
