@@ -89,6 +89,21 @@ class Settings(BaseSettings):
     # Site-wide sign-ups per hour, and ranking pages (topics, trending) per client per minute.
     signups_per_hour: int = Field(100, ge=1)
     ranked_pages_per_minute: int = Field(30, ge=1)
+    # The mailbox that receives bounce reports (`digest bounces fetch`, and the scheduler when
+    # the host is set): IMAPS by default; processed messages are moved, never deleted.
+    bounce_imap_host: str | None = None
+    bounce_imap_port: int | None = Field(None, ge=1, le=65535)
+    bounce_imap_user: str | None = None
+    bounce_imap_password: str | None = None
+    bounce_imap_folder: str = "INBOX"
+    bounce_imap_done_folder: str = "Processed"
+    bounce_imap_tls: bool = True
+    bounce_imap_batch: int = Field(500, ge=1, le=10000)
+    bounce_imap_minutes: int = Field(10, ge=1, le=1440)
+    # Provider webhooks: the SNS topics whose SES notifications are believed (comma-separated
+    # ARNs) and Mailgun's webhook signing key. Unset: that endpoint answers 403 to everyone.
+    ses_topic_arns: str | None = None
+    mailgun_signing_key: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -111,6 +126,29 @@ class Settings(BaseSettings):
         if value:
             SmtpTarget(value)
         return value or None
+
+    @field_validator("bounce_imap_folder", "bounce_imap_done_folder")
+    @classmethod
+    def _imap_folder(cls, value: str) -> str:
+        """Sent as an IMAP quoted string: printable ASCII only (no modified UTF-7 names)."""
+        if not value.strip() or not all(" " <= ch <= "~" for ch in value):
+            raise ValueError("must be a folder name in printable ASCII")
+        return value.strip()
+
+    @field_validator("ses_topic_arns")
+    @classmethod
+    def _topic_arns(cls, value: str | None) -> str | None:
+        for arn in _comma_list(value or ""):
+            if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?", arn):
+                raise ValueError(
+                    f"{arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                )
+        return value or None
+
+    @field_validator("mailgun_signing_key")
+    @classmethod
+    def _signing_key(cls, value: str | None) -> str | None:
+        return value.strip() or None if value else None
 
     @field_validator("from_", "list_name", "postal_address")
     @classmethod
@@ -186,6 +224,10 @@ class Settings(BaseSettings):
         return tuple(
             ipaddress.ip_network(p, strict=False) for p in _comma_list(self.trusted_proxies)
         )
+
+    @property
+    def ses_topic_arn_list(self) -> list[str]:
+        return _comma_list(self.ses_topic_arns or "")
 
     @property
     def sender_domain(self) -> str:

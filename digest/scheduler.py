@@ -1,9 +1,10 @@
 """APScheduler wiring only: when to call the pipeline's jobs. The jobs themselves live elsewhere.
 
 Jobs: ingest every configured source shortly after arXiv's announcement and hourly for the
-trending feeds (conditional GET makes an unchanged feed cost one request), and a tick every
-few minutes that sends what is due in each subscriber's time zone. Misfires are coalesced and
-run late (never dropped silently), and a job never runs twice at once.
+trending feeds (conditional GET makes an unchanged feed cost one request), a tick every
+few minutes that sends what is due in each subscriber's time zone, and, when a bounce
+mailbox is configured, a fetch of its reports every DIGEST_BOUNCE_IMAP_MINUTES. Misfires are
+coalesced and run late (never dropped silently), and a job never runs twice at once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from digest import pipeline
+from digest.deliver.bounce_mailbox import Mailbox
 from digest.errors import DigestError
+from digest.pipeline.bounce_fetch import fetch_bounce_mailbox
 from digest.pipeline.ingest_run import run_ingest
 from digest.service import Service, utcnow
 from digest.store.db import SchedulerLock
@@ -54,6 +57,15 @@ def scheduler_clock(pretend_now: dt.datetime | None = None) -> Clock:
 
 def ingest_job(service: Service, clock: Clock = utcnow) -> None:
     run_ingest(service, now=clock())
+
+
+def bounce_fetch_job(service: Service, clock: Clock = utcnow) -> None:
+    """Read the bounce mailbox; one that cannot be reached is a warning line, and the next
+    fetch tries again (no traceback every few minutes while the server is down)."""
+    try:
+        fetch_bounce_mailbox(service, now=clock())
+    except DigestError as exc:
+        log.warning("bounce mailbox not read: %s", exc, extra={"job": "bounces-fetch"})
 
 
 def due_job(
@@ -101,6 +113,14 @@ def build_scheduler(
         id="send-due",
         next_run_time=utcnow(),
     )
+    if Mailbox.from_settings(service.settings) is not None:
+        scheduler.add_job(
+            bounce_fetch_job,
+            IntervalTrigger(minutes=service.settings.bounce_imap_minutes),
+            args=[service, clock],
+            id="bounces-fetch",
+            next_run_time=utcnow(),
+        )
     return scheduler
 
 

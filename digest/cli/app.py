@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from digest.cli import db, deliveries, jobs, papers, server, sources
+from digest.cli import bounce_fetch, db, deliveries, jobs, papers, server, sources
 from digest.cli.bounces import bounces_app
 from digest.cli.subscribers import subscribers_app
 from digest.errors import DigestError
@@ -31,6 +31,7 @@ app.add_typer(papers.papers_app, name="papers")
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(deliveries.deliveries_app, name="deliveries")
 app.add_typer(bounces_app, name="bounces")
+bounces_app.command("fetch")(bounce_fetch.bounces_fetch)
 for command in (
     jobs.ingest,
     jobs.preview,

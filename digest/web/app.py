@@ -16,9 +16,20 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from digest.deliver.sns import UrlRule
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
-from digest.web import archive, health, home, links, manage, subscribe, topics, unsubscribe
+from digest.web import (
+    archive,
+    health,
+    home,
+    links,
+    manage,
+    subscribe,
+    topics,
+    unsubscribe,
+    webhooks,
+)
 from digest.web.clients import ClientAddressMiddleware
 from digest.web.limits import Limiter, RateLimits
 from digest.web.pages import (
@@ -83,6 +94,7 @@ ROUTES = [
     *links.routes,
     *archive.routes,
     *health.routes,
+    *webhooks.routes,
 ]
 
 
@@ -91,8 +103,10 @@ def create_app(
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     limits: RateLimits | None = None,
+    sns_urls: UrlRule | None = None,
 ) -> Starlette:
-    """The web app for ``service``; ``clock`` and ``limits`` are for tests and tuning."""
+    """The web app for ``service``; ``clock``, ``limits`` and ``sns_urls`` (where SNS
+    certificates may come from) are for tests and tuning."""
     settings = service.settings
     folder = templates_dir() / "web"
     css = (folder / "style.css").read_text("utf-8")
@@ -115,6 +129,7 @@ def create_app(
         max_body_size=MAX_FORM_BYTES,
     )
     app.state.css = css
+    app.state.webhooks = webhooks.Webhooks.from_settings(settings, sns_urls)
     app.state.web = WebContext(
         service=service,
         templates=template_environment(folder),
