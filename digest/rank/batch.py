@@ -29,6 +29,7 @@ from digest.rank.arrays import Flags, Floats, Positions
 from digest.rank.feedback import is_negative
 from digest.rank.index import CorpusIndex
 from digest.rank.relevance import HALF_SATURATION
+from digest.rank.semantic import SEMANTIC_ENTRY, fuse, semantic_scores
 from digest.rank.tables import (
     TextTable,
     author_mask,
@@ -51,6 +52,7 @@ class ChunkRelevance:
     best: Floats  # (profiles, papers): the best topic's weighted strength
     relevance: Floats  # 0 where the paper has no ground or is dropped
     matched: Flags  # some topic shares a concept with the paper
+    meaning: Flags  # near a topic in embedding space: semantic score >= SEMANTIC_ENTRY
     near_ok: Flags  # near enough to the profile's centre to enter without a topic word
     dropped: Flags  # excluded by a topic or category exclusion
     label: Positions  # best topic slot (the first on ties), or the slot count for "no topic"
@@ -97,12 +99,20 @@ def chunk_relevance(
     relevance = np.where(near_ok, boosted, relevance)
     boosts = np.zeros((3, *best.shape), dtype=bool)
     relevance = _with_extras(profiles, index, seed_papers, relevance, boosts)
-    grounds = matched | near_ok | boosts.any(axis=0)
-    relevance = np.where(grounds & ~dropped & (relevance > 0), relevance, 0.0)
+    admitted = (matched | near_ok | boosts.any(axis=0)) & (relevance > 0)
+    meaning = np.zeros(best.shape, dtype=bool)
+    semantic = semantic_scores(index, slots)
+    if semantic is None:
+        relevance = np.where(admitted & ~dropped, relevance, 0.0)
+        label = np.where(matched, label, rows.shape[1])
+    else:
+        scores, nearest, active = semantic
+        relevance, entered = fuse(relevance, scores, admitted, dropped, active)
+        meaning = active[:, None] & (scores >= SEMANTIC_ENTRY)
+        label = np.where(matched, label, np.where(entered, nearest, rows.shape[1]))
     texts = [[text for text, _ in topics] for topics in slots]
-    label = np.where(matched, label, rows.shape[1])
     return ChunkRelevance(
-        texts, rows, weights, best, relevance, matched, near_ok, dropped, label, boosts
+        texts, rows, weights, best, relevance, matched, meaning, near_ok, dropped, label, boosts
     )
 
 

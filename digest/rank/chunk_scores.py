@@ -70,7 +70,7 @@ class ChunkScores:
             passing[i, run.positions(ids)] = False
         self.passing = passing
         slots = rel.rows.shape[1]
-        self.label = np.where((rel.relevance > 0) & rel.matched, rel.label, slots)
+        self.label = np.where(rel.relevance > 0, rel.label, slots)
 
     def labels(self, i: int) -> list[str]:
         """Label per topic slot (the last is "no topic")."""
@@ -130,14 +130,14 @@ class ChunkScores:
             self.score[i, at].tolist(),
             self.run.trending[at].tolist(),
             self.label[i, at].tolist(),
-            rel.near_ok[i, at].tolist(),
+            (rel.near_ok[i, at].astype(np.intp) + 2 * rel.meaning[i, at]).tolist(),
             rel.boosts[:, i, at].T.tolist(),
             strengths.T.tolist(),
             strict=True,
         )
         seeds = self.seed_papers[i] if self.seed_papers else ()
         picks = []
-        for doc, relevance, score, trending, label, near_ok, boosts, weighted in rows:
+        for doc, relevance, score, trending, label, grounds, boosts, weighted in rows:
             paper = index.papers[doc]
             reasons = []
             if relevance > 0:
@@ -148,7 +148,9 @@ class ChunkScores:
                     )
                     if w >= m.NAMED_TOPIC_MIN
                 ][:3]
-                reasons = relevance_reasons(profile, index, seeds, doc, named, near_ok, boosts)
+                if grounds >= 2 and not named and label < len(topics):  # see .semantic
+                    reasons = [f"close in meaning to your topic: {topics[label]}"]
+                reasons += relevance_reasons(profile, index, seeds, doc, named, grounds % 2, boosts)
             if self.t[i] > 0:
                 reasons.extend(self.run.trend_reasons[doc])
             picks.append(
@@ -170,7 +172,7 @@ def relevance_reasons(
     seeds: Sequence[Paper],
     doc: int,
     named: list[str],
-    near_ok: bool,
+    near_ok: int,
     boosts: list[bool],
 ) -> list[str]:
     """What earned paper ``doc`` its relevance: the grounds :mod:`.batch` found for it."""

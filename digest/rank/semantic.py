@@ -1,0 +1,107 @@
+"""Relevance by meaning: the profile's topics against each paper's sentence embedding.
+
+A paper's vector is stored once at ingest (see :mod:`digest.store.embeddings`) and handed to
+:func:`digest.rank.build_index`; a topic's vector is computed once per run and distinct text.
+A profile's semantic score for a paper is the weighted mean of its topics' cosines (the cosine
+with the weighted mean of the topic vectors), min-max normalised over the day's papers for that
+profile, so that it is on the scale of the lexical relevance it is blended with:
+
+    relevance = (1 - SEMANTIC_WEIGHT) * lexical + SEMANTIC_WEIGHT * semantic
+
+for every paper the lexical side admits, and for papers it does not admit whose normalised
+semantic score reaches SEMANTIC_ENTRY (a paper that says in other words what the topic says).
+Exclusions still drop papers. The two constants were chosen on the "tune" half of
+bench/relevance (see README: "How papers are ranked").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from digest.rank.arrays import Embeddings, Flags, Floats, Positions
+from digest.rank.embeddings import Embedder
+from digest.rank.index import CorpusIndex
+
+SEMANTIC_WEIGHT = 0.5
+SEMANTIC_ENTRY = 0.7
+
+
+class SemanticTable:
+    """Rows of cosines between one distinct topic text and every paper; row 0 is all zeros."""
+
+    def __init__(self, vectors: Embeddings, embedder: Embedder) -> None:
+        self._vectors = vectors
+        self._embedder = embedder
+        self._rows: dict[str, int] = {}
+        self.cosine = np.zeros((64, vectors.shape[0]), dtype=np.float32)
+        self._count = 1
+
+    def row(self, text: str) -> int:
+        found = self._rows.get(text)
+        if found is None:
+            # One text per call: its vector does not depend on what else is embedded with it.
+            vector = self._embedder.embed([text])[0]
+            if self._count == len(self.cosine):
+                self.cosine = np.concatenate([self.cosine, np.zeros_like(self.cosine)])
+            self.cosine[self._count] = self._vectors @ vector
+            found = self._rows[text] = self._count
+            self._count += 1
+        return found
+
+
+def semantic_table(index: CorpusIndex) -> SemanticTable | None:
+    """The index's table, made on first use; None when the index carries no embeddings."""
+    if index.vectors is None or index.embedder is None:
+        return None
+    table = index.cache.get("semantic_table")
+    if table is None:
+        table = index.cache["semantic_table"] = SemanticTable(index.vectors, index.embedder)
+    return table  # type: ignore[return-value]
+
+
+def normalised_rows(scores: Floats) -> Floats:
+    """Each row min-max scaled to 0..1 over its papers (a constant row becomes zeros)."""
+    if not scores.shape[1]:
+        return scores
+    low = scores.min(axis=1, keepdims=True)
+    span = scores.max(axis=1, keepdims=True) - low
+    return np.where(span > 0, (scores - low) / np.where(span > 0, span, 1.0), 0.0)
+
+
+def semantic_scores(
+    index: CorpusIndex, slots: Sequence[Sequence[tuple[str, float]]]
+) -> tuple[Floats, Positions, Flags] | None:
+    """(normalised semantic score, nearest topic slot) per profile and paper, and which
+    profiles have a topic to embed; None without embeddings. ``slots`` are each profile's
+    (topic text, weight) pairs in slot order."""
+    table = semantic_table(index)
+    if table is None:
+        return None
+    count = len(slots)
+    total = np.zeros((count, index.size))
+    nearest = np.zeros((count, index.size), dtype=np.intp)
+    best = np.full((count, index.size), -np.inf)
+    weights = np.zeros(count)
+    for i, topics in enumerate(slots):
+        for j, (text, weight) in enumerate(topics):
+            cosine = table.cosine[table.row(text)].astype(np.float64)
+            total[i] += weight * cosine
+            weights[i] += weight
+            closer = cosine > best[i]
+            nearest[i] = np.where(closer, j, nearest[i])
+            best[i] = np.maximum(best[i], cosine)
+    mean = total / np.where(weights > 0, weights, 1.0)[:, None]
+    return normalised_rows(mean), nearest, weights > 0
+
+
+def fuse(
+    lexical: Floats, semantic: Floats, admitted: Flags, dropped: Flags, active: Flags
+) -> tuple[Floats, Flags]:
+    """(blended relevance, entered on meaning alone) per profile and paper. Rows that are not
+    ``active`` (no topic to embed) keep their lexical relevance; dropped papers get 0."""
+    entry = active[:, None] & (semantic >= SEMANTIC_ENTRY) & ~admitted & ~dropped
+    blended = (1.0 - SEMANTIC_WEIGHT) * lexical + SEMANTIC_WEIGHT * semantic
+    fused = np.where(active[:, None], blended, lexical)
+    return np.where((admitted | entry) & ~dropped, fused, 0.0), entry
