@@ -6,12 +6,15 @@ A profile's semantic score for a paper is the weighted mean of its topics' cosin
 with the weighted mean of the topic vectors), min-max normalised over the day's papers for that
 profile, so that it is on the scale of the lexical relevance it is blended with:
 
-    relevance = (1 - SEMANTIC_WEIGHT) * lexical + SEMANTIC_WEIGHT * semantic
+    w = SEMANTIC_WEIGHT * (1 - confidence)
+    relevance = (1 - w) * lexical + w * semantic
 
 for every paper the lexical side admits, and for papers it does not admit whose normalised
 semantic score reaches SEMANTIC_ENTRY (a paper that says in other words what the topic says).
-Exclusions still drop papers. The two constants were chosen on the "tune" half of
-bench/relevance (see README: "How papers are ranked").
+``confidence`` is the mean lexical relevance of the profile's CONFIDENT_PAPERS best papers:
+a topic whose words the day's papers use is ranked mostly by BM25F, one written in words the
+papers do not use mostly by meaning. Exclusions still drop papers. The constants were chosen
+on the "tune" half of bench/relevance (see README: "How papers are ranked").
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from digest.rank.arrays import Embeddings, Flags, Floats, Positions
 from digest.rank.embeddings import Embedder
 from digest.rank.index import CorpusIndex
 
-SEMANTIC_WEIGHT = 0.5
+SEMANTIC_WEIGHT = 0.7
 SEMANTIC_ENTRY = 0.7
+CONFIDENT_PAPERS = 5  # the lexical side's confidence: the mean of its best five relevances
 
 
 class SemanticTable:
@@ -96,12 +100,23 @@ def semantic_scores(
     return normalised_rows(mean), nearest, weights > 0
 
 
+def lexical_confidence(lexical: Floats) -> Floats:
+    """Per row, the mean of its CONFIDENT_PAPERS best lexical relevances (0..1)."""
+    count = min(CONFIDENT_PAPERS, lexical.shape[1])
+    if not count:
+        return np.zeros(lexical.shape[0])
+    best = -np.partition(-lexical, count - 1, axis=1)[:, :count]
+    confidence: Floats = np.clip(best.mean(axis=1), 0.0, 1.0)
+    return confidence
+
+
 def fuse(
     lexical: Floats, semantic: Floats, admitted: Flags, dropped: Flags, active: Flags
 ) -> tuple[Floats, Flags]:
     """(blended relevance, entered on meaning alone) per profile and paper. Rows that are not
     ``active`` (no topic to embed) keep their lexical relevance; dropped papers get 0."""
     entry = active[:, None] & (semantic >= SEMANTIC_ENTRY) & ~admitted & ~dropped
-    blended = (1.0 - SEMANTIC_WEIGHT) * lexical + SEMANTIC_WEIGHT * semantic
+    weight = SEMANTIC_WEIGHT * (1.0 - lexical_confidence(np.where(dropped, 0.0, lexical)))
+    blended = (1.0 - weight[:, None]) * lexical + weight[:, None] * semantic
     fused = np.where(active[:, None], blended, lexical)
     return np.where((admitted | entry) & ~dropped, fused, 0.0), entry

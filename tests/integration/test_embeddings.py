@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy import func, select
@@ -11,7 +12,8 @@ from digest import pipeline
 from digest.models import Topic
 from digest.pipeline.embed_job import embed_new_papers
 from digest.pipeline.ingest_run import run_ingest
-from digest.rank.embeddings import load_embedder
+from digest.rank.arrays import Embeddings
+from digest.rank.embeddings import Embedder, load_embedder
 from digest.service import Service
 from digest.store import embeddings, papers, subscribers
 from digest.store.schema import PaperEmbedding
@@ -62,11 +64,11 @@ def test_another_model_name_embeds_the_papers_again_beside_the_old(service: Serv
 class RenamedEmbedder:
     """The bundled model under another name: what a changed DIGEST_EMBEDDING_MODEL looks like."""
 
-    def __init__(self, name: str, inner: object) -> None:
+    def __init__(self, name: str, inner: Embedder) -> None:
         self.name, self._inner = name, inner
 
-    def embed(self, texts: list[str]) -> np.ndarray:  # type: ignore[type-arg]
-        return self._inner.embed(texts)  # type: ignore[attr-defined,no-any-return]
+    def embed(self, texts: Sequence[str]) -> Embeddings:
+        return self._inner.embed(texts)
 
 
 def test_preview_names_a_topic_a_paper_matches_only_in_meaning(service: Service) -> None:
