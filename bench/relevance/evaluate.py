@@ -131,19 +131,31 @@ class Preview:
         self.keys = {f"bench.{p.id:05d}": p.key for p in papers}
         self.count = 0
 
-    def ranked(self, profile: Profile, size: int) -> list[str]:
+    def subscribe(self, profile: Profile) -> tuple[str, int]:
+        """A new confirmed subscriber with the profile's topics and exclusions: (address, id)."""
         self.count += 1
         address = f"reader{self.count}@example.org"
         with self.service.db.session() as session:
-            upsert_subscriber(
+            row, _ = upsert_subscriber(
                 session,
                 address,
                 now=NOW,
                 state="confirmed",
                 profile_changes={"topics": profile.topics, "exclude": profile.exclude},
             )
+            return address, row.id
+
+    def shown(self, address: str, size: int) -> list[Paper]:
+        """The papers `digest preview ADDRESS` shows, in order."""
         digest, _ = preview(self.service, address, NOW.date(), now=NOW, limit=size)
-        return [self.keys[str(pick.paper.arxiv_id)] for pick in digest.picks]
+        return [pick.paper for pick in digest.picks]
+
+    def key(self, paper: Paper) -> str:
+        return self.keys[str(paper.arxiv_id)]
+
+    def ranked(self, profile: Profile, size: int) -> list[str]:
+        address, _ = self.subscribe(profile)
+        return [self.key(paper) for paper in self.shown(address, size)]
 
 
 def profile_of(spec: Mapping[str, Any]) -> Profile:

@@ -130,7 +130,7 @@ class ChunkScores:
             self.score[i, at].tolist(),
             self.run.trending[at].tolist(),
             self.label[i, at].tolist(),
-            (rel.near_ok[i, at].astype(np.intp) + 2 * rel.meaning[i, at]).tolist(),
+            (rel.near_ok[i, at] + 2 * rel.meaning[i, at] + 4 * rel.liked[i, at]).tolist(),
             rel.boosts[:, i, at].T.tolist(),
             strengths.T.tolist(),
             strict=True,
@@ -148,9 +148,8 @@ class ChunkScores:
                     )
                     if w >= m.NAMED_TOPIC_MIN
                 ][:3]
-                if grounds >= 2 and not named and label < len(topics):  # see .semantic
-                    reasons = [f"close in meaning to your topic: {topics[label]}"]
-                reasons += relevance_reasons(profile, index, seeds, doc, named, grounds % 2, boosts)
+                reasons = embedding_reasons(grounds, named, topics[label : label + 1])
+                reasons += relevance_reasons(profile, index, seeds, doc, named, grounds & 1, boosts)
             if self.t[i] > 0:
                 reasons.extend(self.run.trend_reasons[doc])
             picks.append(
@@ -164,6 +163,17 @@ class ChunkScores:
                 )
             )
         return picks
+
+
+def embedding_reasons(grounds: int, named: list[str], topic: list[str]) -> list[str]:
+    """Reasons from the embeddings: near the pick's ``topic`` in meaning (grounds bit 2, said
+    only when no topic is named as matched), or entered on the learnt taste (bit 4)."""
+    reasons = []
+    if grounds & 2 and not named and topic:  # see .semantic
+        reasons.append(f"close in meaning to your topic: {topic[0]}")
+    if grounds & 4:  # see .clicks
+        reasons.append("like papers you asked for more of")
+    return reasons
 
 
 def relevance_reasons(

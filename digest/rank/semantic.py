@@ -11,7 +11,7 @@ profile, so that it is on the scale of the lexical relevance it is blended with:
 
 for every paper the lexical side admits, and for papers it does not admit whose normalised
 semantic score reaches SEMANTIC_ENTRY (a paper that says in other words what the topic says).
-``confidence`` is the mean lexical relevance of the profile's CONFIDENT_PAPERS best papers:
+``confidence`` is the mean topic relevance of the profile's CONFIDENT_PAPERS best papers:
 a topic whose words the day's papers use is ranked mostly by BM25F, one written in words the
 papers do not use mostly by meaning. Exclusions still drop papers. The constants were chosen
 on the "tune" half of bench/relevance (see README: "How papers are ranked").
@@ -23,7 +23,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from digest.models import Profile
 from digest.rank.arrays import Embeddings, Flags, Floats, Positions
+from digest.rank.clicks import blend_taste
 from digest.rank.embeddings import Embedder
 from digest.rank.index import CorpusIndex
 
@@ -111,12 +113,44 @@ def lexical_confidence(lexical: Floats) -> Floats:
 
 
 def fuse(
-    lexical: Floats, semantic: Floats, admitted: Flags, dropped: Flags, active: Flags
+    lexical: Floats,
+    semantic: Floats,
+    admitted: Flags,
+    dropped: Flags,
+    active: Flags,
+    topics_only: Floats,
 ) -> tuple[Floats, Flags]:
     """(blended relevance, entered on meaning alone) per profile and paper. Rows that are not
-    ``active`` (no topic to embed) keep their lexical relevance; dropped papers get 0."""
+    ``active`` (no topic to embed) keep their lexical relevance; dropped papers get 0. The
+    confidence comes from ``topics_only`` (the topics' own lexical relevance, before seeds and
+    clicks), so a click moves the papers it is about and not the blend of every other one."""
     entry = active[:, None] & (semantic >= SEMANTIC_ENTRY) & ~admitted & ~dropped
-    weight = SEMANTIC_WEIGHT * (1.0 - lexical_confidence(np.where(dropped, 0.0, lexical)))
+    weight = SEMANTIC_WEIGHT * (1.0 - lexical_confidence(topics_only))
     blended = (1.0 - weight[:, None]) * lexical + weight[:, None] * semantic
     fused = np.where(active[:, None], blended, lexical)
     return np.where((admitted | entry) & ~dropped, fused, 0.0), entry
+
+
+def by_meaning(
+    profiles: Sequence[Profile],
+    index: CorpusIndex,
+    slots: Sequence[Sequence[tuple[str, float]]],
+    scores_so_far: tuple[Floats, Floats],
+    admitted: Flags,
+    dropped: Flags,
+    label: Positions,
+) -> tuple[Floats, Flags, Flags, Positions]:
+    """Blend in the semantic score (:mod:`.semantic`) and the learnt taste (:mod:`.clicks`):
+    (relevance, near a topic in meaning, entered on taste, topic slot or -1).
+    ``scores_so_far`` is (relevance so far, the topics' own first-pass relevance)."""
+    relevance, topics_only = scores_so_far  # with seeds, authors, categories; topics alone
+    none = np.zeros(relevance.shape, dtype=bool)
+    semantic = semantic_scores(index, slots)
+    if semantic is None:
+        return np.where(admitted & ~dropped, relevance, 0.0), none, none, label
+    scores, nearest, active = semantic
+    relevance, entered = fuse(relevance, scores, admitted, dropped, active, topics_only)
+    relevance, liked = blend_taste(profiles, index, relevance, relevance > 0, dropped)
+    meaning = active[:, None] & (scores >= SEMANTIC_ENTRY)
+    close = active[:, None] & (entered | liked)
+    return relevance, meaning, liked, np.where(label >= 0, label, np.where(close, nearest, -1))
