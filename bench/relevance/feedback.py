@@ -19,7 +19,7 @@ import sys
 import tempfile
 from typing import Any
 
-from evaluate import HERE, K, NOW, Preview, load_papers, ndcg, profile_of
+from evaluate import HERE, NOW, K, Preview, load_papers, ndcg, profile_of
 
 from digest.pipeline.embed_job import embedder_of
 from digest.rank.embeddings import DEFAULT_MODEL

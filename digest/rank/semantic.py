@@ -92,7 +92,8 @@ def semantic_scores(
     weights = np.zeros(count)
     for i, topics in enumerate(slots):
         for j, (text, weight) in enumerate(topics):
-            cosine = table.cosine[table.row(text)].astype(np.float64)
+            row = table.row(text)  # may grow table.cosine: read it after
+            cosine = table.cosine[row].astype(np.float64)
             total[i] += weight * cosine
             weights[i] += weight
             closer = cosine > best[i]
