@@ -47,11 +47,12 @@ def test_a_liked_papers_neighbours_rise_above_the_papers_rated_less() -> None:
     profile = Profile(topics=(Topic("testing"),), trending=0.0)
     plain = rank(profile, index, {}, now=NOW)
     learnt = rank(Profile(topics=profile.topics, trending=0.0, learnt=taste), index, {}, now=NOW)
-    after = {p.paper.id: n for n, p in enumerate(learnt)}
-    before = {p.paper.id: n for n, p in enumerate(plain)}
+    after = {p.paper.id: p.relevance for p in learnt}
+    before = {p.paper.id: p.relevance for p in plain}
 
-    def mean_place(places: dict[int, int], word: str, skip: int) -> float:
-        found = [places.get(p.id, len(papers)) for p in papers if word in p.title.lower()]
-        return float(np.mean(found[skip:]))
+    def kept(word: str) -> float:
+        """Mean share of its relevance a paper with ``word`` in its title (not rated) keeps."""
+        found = [p.id for p in papers if word in p.title.lower()][3:]
+        return float(np.mean([after[i] / before[i] for i in found if i in before]))
 
-    assert mean_place(after, "metamorphic", 3) < mean_place(before, "metamorphic", 3)
+    assert kept("metamorphic") > kept("group testing")
