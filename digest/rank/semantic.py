@@ -86,19 +86,24 @@ def semantic_scores(
     if table is None:
         return None
     count = len(slots)
+    width = max([len(topics) for topics in slots] + [1])
+    rows = np.zeros((count, width), dtype=np.intp)  # 0: the all-zero row, no topic
+    weight = np.zeros((count, width))
+    for i, topics in enumerate(slots):
+        for j, (text, w) in enumerate(topics):
+            rows[i, j], weight[i, j] = table.row(text), w
     total = np.zeros((count, index.size))
     nearest = np.zeros((count, index.size), dtype=np.intp)
     best = np.full((count, index.size), -np.inf)
-    weights = np.zeros(count)
-    for i, topics in enumerate(slots):
-        for j, (text, weight) in enumerate(topics):
-            row = table.row(text)  # may grow table.cosine: read it after
-            cosine = table.cosine[row].astype(np.float64)
-            total[i] += weight * cosine
-            weights[i] += weight
-            closer = cosine > best[i]
-            nearest[i] = np.where(closer, j, nearest[i])
-            best[i] = np.maximum(best[i], cosine)
+    for j in range(width):  # slot by slot, each row in its own slot order: chunk-independent
+        at = np.flatnonzero(rows[:, j] > 0)
+        if not at.size:
+            continue
+        cosine = table.cosine[rows[at, j]].astype(np.float64)
+        total[at] += weight[at, j][:, None] * cosine
+        nearest[at] = np.where(cosine > best[at], j, nearest[at])
+        best[at] = np.maximum(best[at], cosine)
+    weights = weight.sum(axis=1)
     mean = total / np.where(weights > 0, weights, 1.0)[:, None]
     return normalised_rows(mean), nearest, weights > 0
 
