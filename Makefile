@@ -23,7 +23,7 @@ demo: install
 	mkdir -p demo && cd demo && ../$(VENV)/bin/digest demo
 
 bench: install
-	@for script in bench/*.py bench/relevance/evaluate.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/*.py bench/relevance/evaluate.py bench/relevance/feedback.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 ci:
 	bash .ci/run

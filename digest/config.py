@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # (e.g. https://api.openai.com/v1 or http://localhost:11434/v1); unset: the excerpt shows.
     tldr_url: str | None = None
     tldr_model: str = "gpt-4o-mini"
+    # Ranking by meaning: "wordllama" (bundled, offline), "sentence-transformers:NAME" or
+    # "fastembed:NAME" (that library installed; it downloads the model), or "none".
+    embedding_model: str = "wordllama"
     tldr_api_key: str | None = None
     tldr_timeout: float = Field(15.0, gt=0, le=120)
     # Site-wide sign-ups per hour, and ranking pages (topics, trending) per client per minute.
@@ -119,6 +122,16 @@ class Settings(BaseSettings):
         if self.smtp_url and not self.postal_address:
             return [POSTAL_ADDRESS_WARNING]
         return []
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _known_embedding_model(cls, value: str) -> str:
+        backend, _, model = value.strip().partition(":")
+        if backend.lower() in ("wordllama", "none") or (
+            backend.lower() in ("sentence-transformers", "fastembed") and model
+        ):
+            return value.strip()
+        raise ValueError("must be wordllama, none, sentence-transformers:NAME or fastembed:NAME")
 
     @field_validator("smtp_url")
     @classmethod

@@ -100,6 +100,20 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class LearntTaste:
+    """What a reader's "more" / "less" clicks taught: a linear model on paper embeddings.
+
+    It lives beside the reader's own words (topics and weights stay as typed) and is ignored
+    when the embedding model it was trained for is no longer the one in use.
+    """
+
+    model: str  # the embedding model (Embedder.name) the weights apply to
+    ratings: int  # how many papers the reader rated: the model's share grows with it
+    weights: tuple[float, ...]
+    bias: float = 0.0
+
+
+@dataclass(frozen=True)
 class Profile:
     """A subscriber's topic preferences: the one model used by the CLI, the web and the email."""
 
@@ -113,6 +127,7 @@ class Profile:
     min_score: float = 0.0
     trending: float = 0.2  # 0: only my topics, 1: what everyone is reading
     quiet_days: str = "skip"  # "send" a short note when nothing matched, or "skip"
+    learnt: LearntTaste | None = None  # trained from feedback (digest.rank.clicks), not typed
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 Usage: python bench/relevance/evaluate.py [--per-profile]
 
 Each profile is what `digest subscribers add --topic ... --exclude ...` would store (defaults
-for everything else), ranked the way `digest preview` ranks: rank() then choose_for_digest()
-with the default ten papers. The baseline is Okapi BM25 (k1 1.2, b 0.75) over title + abstract
+for everything else), ranked by ``pipeline.preview`` (what `digest preview` and the email run)
+over the judged papers stored in a scratch SQLite database: once with the embedding model
+(default wordllama, or --model) and once with DIGEST_EMBEDDING_MODEL=none (the lexical BM25F
+ranking alone, "lexical_"). The baseline is Okapi BM25 (k1 1.2, b 0.75) over title + abstract
 with the same tokens and stems, the topics' words as one bag, and no exclusions. Figures are
 given for all profiles, the "tune" half and the "heldout" half; the last line is one JSON object.
 """
@@ -17,13 +19,20 @@ import json
 import math
 import pathlib
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from digest.models import Paper, Profile, Topic
-from digest.rank import build_index, choose_for_digest, rank
+from digest.config import Settings
+from digest.models import FeedItem, Paper, Profile, Topic
+from digest.pipeline import preview
+from digest.rank.embeddings import DEFAULT_MODEL
 from digest.rank.text import stems
+from digest.service import Service
+from digest.store.db import Database
+from digest.store.paper_merge import merge_feed_items
+from digest.store.subscribers import upsert_subscriber
 
 HERE = pathlib.Path(__file__).resolve().parent
 NOW = dt.datetime(2026, 8, 6, tzinfo=dt.UTC)
@@ -90,33 +99,86 @@ class Bm25:
         return [key for _, _, key in sorted(scored)]
 
 
-def ours(papers: Sequence[Paper], profile: Profile, size: int) -> list[str]:
-    index = build_index(papers)
-    picks = rank(profile, index, {}, now=NOW)
-    shown, _ = choose_for_digest(picks, size)
-    return [pick.paper.key for pick in shown]
+class Preview:
+    """The judged papers in a scratch SQLite database, ranked by ``pipeline.preview``: the
+    function behind `digest preview EMAIL` (and the email), under one embedding model."""
+
+    def __init__(self, papers: Sequence[Paper], model: str, workdir: pathlib.Path) -> None:
+        url = f"sqlite:///{workdir / ('bench-' + model.replace(':', '_') + '.db')}"
+        Database(url).upgrade()
+        self.service = Service.open(
+            Settings(
+                database_url=url,
+                outbox_dir=workdir / "outbox",
+                secret_key="bench",
+                complete_metadata=False,
+                embedding_model=model,
+            )
+        )
+        items = [
+            FeedItem(
+                title=p.title,
+                abstract=p.abstract,
+                authors=p.authors,
+                categories=p.categories,
+                arxiv_id=f"bench.{p.id:05d}",  # the position maps back to papers.json
+                published=NOW - dt.timedelta(hours=1),
+            )
+            for p in papers
+        ]
+        with self.service.db.session() as session:
+            merge_feed_items(session, "bench", items, now=NOW)
+        self.keys = {f"bench.{p.id:05d}": p.key for p in papers}
+        self.count = 0
+
+    def subscribe(self, profile: Profile) -> tuple[str, int]:
+        """A new confirmed subscriber with the profile's topics and exclusions: (address, id)."""
+        self.count += 1
+        address = f"reader{self.count}@example.org"
+        with self.service.db.session() as session:
+            row, _ = upsert_subscriber(
+                session,
+                address,
+                now=NOW,
+                state="confirmed",
+                profile_changes={"topics": profile.topics, "exclude": profile.exclude},
+            )
+            return address, row.id
+
+    def shown(self, address: str, size: int) -> list[Paper]:
+        """The papers `digest preview ADDRESS` shows, in order."""
+        digest, _ = preview(self.service, address, NOW.date(), now=NOW, limit=size)
+        return [pick.paper for pick in digest.picks]
+
+    def key(self, paper: Paper) -> str:
+        return self.keys[str(paper.arxiv_id)]
+
+    def ranked(self, profile: Profile, size: int) -> list[str]:
+        address, _ = self.subscribe(profile)
+        return [self.key(paper) for paper in self.shown(address, size)]
 
 
 def profile_of(spec: Mapping[str, Any]) -> Profile:
     return Profile(topics=tuple(Topic(t) for t in spec["topics"]), exclude=tuple(spec["exclude"]))
 
 
-def evaluate(per_profile: bool) -> dict[str, Any]:
+def evaluate(per_profile: bool, model: str, workdir: pathlib.Path) -> dict[str, Any]:
     papers = load_papers()
     judged = json.loads((HERE / "judgments.json").read_text())["profiles"]
     bm25 = Bm25(papers)
+    ours, lexical = Preview(papers, model, workdir), Preview(papers, "none", workdir)
     rows = []
     for spec in judged:
         grades = spec["grades"]
         profile = profile_of(spec)
         baseline = bm25.rank(" ".join(spec["topics"]))
-        ranked = ours(papers, profile, K)
-        longer = ours(papers, profile, RECALL_AT)
+        old = lexical.ranked(profile, K)
         row = {
             "profile": spec["name"],
             "split": spec["split"],
-            "ndcg10": round(ndcg(ranked, grades), 4),
-            "recall20": round(recall(longer, grades), 4),
+            "ndcg10": round(ndcg(ours.ranked(profile, K), grades), 4),
+            "recall20": round(recall(ours.ranked(profile, RECALL_AT), grades), 4),
+            "lexical_ndcg10": round(ndcg(old, grades), 4),
             "bm25_ndcg10": round(ndcg(baseline, grades), 4),
             "bm25_recall20": round(recall(baseline, grades), 4),
         }
@@ -126,7 +188,7 @@ def evaluate(per_profile: bool) -> dict[str, Any]:
     result: dict[str, Any] = {"papers": len(papers), "profiles": len(rows)}
     for split in ("all", "tune", "heldout"):
         chosen = [r for r in rows if split == "all" or r["split"] == split]
-        for metric in ("ndcg10", "recall20", "bm25_ndcg10", "bm25_recall20"):
+        for metric in ("ndcg10", "recall20", "lexical_ndcg10", "bm25_ndcg10", "bm25_recall20"):
             value = sum(r[metric] for r in chosen) / len(chosen)
             result[f"{metric}_{split}"] = round(value, 4)
     return result
@@ -135,8 +197,10 @@ def evaluate(per_profile: bool) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--per-profile", action="store_true", help="one line per profile")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="DIGEST_EMBEDDING_MODEL to test")
     args = parser.parse_args()
-    print(json.dumps(evaluate(args.per_profile)))
+    with tempfile.TemporaryDirectory(prefix="digest-relevance-") as workdir:
+        print(json.dumps(evaluate(args.per_profile, args.model, pathlib.Path(workdir))))
 
 
 if __name__ == "__main__":

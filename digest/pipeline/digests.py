@@ -19,8 +19,9 @@ from digest.models import (
     Subscriber,
     TrendSignal,
 )
+from digest.pipeline.embed_job import candidate_vectors, embedder_of
 from digest.render.compose import compose_digest, digest_message_id
-from digest.service import Service
+from digest.service import Service, utcnow
 from digest.store import editions, papers, subscribers
 from digest.store.seeds import seed_papers
 
@@ -38,11 +39,14 @@ def ranking_context(
     service: Service, date: dt.date, window_days: int | None = None
 ) -> RankingContext:
     """`window_days` overrides the configured window (a weekly digest looks back a week)."""
+    embedder = embedder_of(service)
     with service.db.session() as session:
         window = window_days or service.settings.window_days
         candidates = papers.papers_in_window(session, date, window)
         signals = papers.trend_signals(session, [p.id for p in candidates])
-    return RankingContext(date=date, index=rank.build_index(candidates), signals=dict(signals))
+        vectors = candidate_vectors(session, candidates, embedder, utcnow())
+    index = rank.build_index(candidates, vectors, embedder)
+    return RankingContext(date=date, index=index, signals=dict(signals))
 
 
 def digest_for(

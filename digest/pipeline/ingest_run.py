@@ -16,6 +16,7 @@ from digest.ingest.report import IngestReport
 from digest.ops import run_tracking
 from digest.ops.metrics import process_metrics
 from digest.pipeline.complete_job import complete_metadata
+from digest.pipeline.embed_job import embed_new_papers
 from digest.pipeline.ingest_job import OnReport, ingest_files, ingest_sources
 from digest.service import Service
 
@@ -36,6 +37,7 @@ def run_ingest(
     complete papers missing authors or categories from the arXiv API (DIGEST_COMPLETE_METADATA).
 
     Only a fetching run asks the API: local files alone (the offline demo) make no request.
+    Then every new paper is embedded for the ranking (DIGEST_EMBEDDING_MODEL), offline.
     """
     with run_tracking.track_run(service.db, "ingest", now=now) as run:
         reports = ingest_files(service, files, now=now, on_report=on_report)
@@ -48,6 +50,7 @@ def run_ingest(
                     reports.append(completed)
                     if on_report:
                         on_report(completed, len(reports), len(reports))
+        embedded = embed_new_papers(service, now=now)
         process_metrics().count_ingest(reports)
         for report in reports:
             if report.error:
@@ -57,5 +60,6 @@ def run_ingest(
             failed=sum(1 for r in reports if r.error),
             new=sum(r.new for r in reports),
             updated=sum(r.updated for r in reports),
+            embedded=embedded,
         )
     return reports

@@ -13,3 +13,4 @@ Floats = NDArray[np.float64]  # scores, strengths, weights, similarities
 Flags = NDArray[np.bool_]  # masks: passing, matched, dropped, boosted
 Positions = NDArray[np.intp]  # paper positions in the index, topic slots, text-table rows
 Vector = NDArray[np.float32]  # a tf-idf vector in the index's term columns
+Embeddings = NDArray[np.float32]  # unit-length sentence embeddings, one row per text

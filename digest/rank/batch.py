@@ -29,6 +29,7 @@ from digest.rank.arrays import Flags, Floats, Positions
 from digest.rank.feedback import is_negative
 from digest.rank.index import CorpusIndex
 from digest.rank.relevance import HALF_SATURATION
+from digest.rank.semantic import by_meaning
 from digest.rank.tables import (
     TextTable,
     author_mask,
@@ -51,6 +52,8 @@ class ChunkRelevance:
     best: Floats  # (profiles, papers): the best topic's weighted strength
     relevance: Floats  # 0 where the paper has no ground or is dropped
     matched: Flags  # some topic shares a concept with the paper
+    meaning: Flags  # near a topic in embedding space: semantic score >= SEMANTIC_ENTRY
+    liked: Flags  # entered on the reader's learnt taste alone (see .clicks)
     near_ok: Flags  # near enough to the profile's centre to enter without a topic word
     dropped: Flags  # excluded by a topic or category exclusion
     label: Positions  # best topic slot (the first on ties), or the slot count for "no topic"
@@ -97,12 +100,30 @@ def chunk_relevance(
     relevance = np.where(near_ok, boosted, relevance)
     boosts = np.zeros((3, *best.shape), dtype=bool)
     relevance = _with_extras(profiles, index, seed_papers, relevance, boosts)
-    grounds = matched | near_ok | boosts.any(axis=0)
-    relevance = np.where(grounds & ~dropped & (relevance > 0), relevance, 0.0)
+    admitted = (matched | near_ok | boosts.any(axis=0)) & (relevance > 0)
+    relevance, meaning, liked, label = by_meaning(
+        profiles,
+        index,
+        slots,
+        (relevance, first_pass),
+        admitted,
+        dropped | _refused(profiles, index),
+        np.where(matched, label, -1),
+    )
     texts = [[text for text, _ in topics] for topics in slots]
-    label = np.where(matched, label, rows.shape[1])
     return ChunkRelevance(
-        texts, rows, weights, best, relevance, matched, near_ok, dropped, label, boosts
+        texts,
+        rows,
+        weights,
+        best,
+        relevance,
+        matched,
+        meaning,
+        liked,
+        near_ok,
+        dropped,
+        np.where(label >= 0, label, rows.shape[1]),
+        boosts,
     )
 
 
@@ -128,6 +149,17 @@ def _topics(
         label[at] = np.where(stronger, j, label[at])
     matched = best > 0  # a topic's weighted strength is positive where it shares a concept
     return best, label, others, matched
+
+
+def _refused(profiles: Sequence[Profile], index: CorpusIndex) -> Flags:
+    """The papers each reader said "less" of: never offered to them again."""
+    refused = np.zeros((len(profiles), index.size), dtype=bool)
+    for i, profile in enumerate(profiles):
+        for negative in (seed for seed in profile.seeds if is_negative(seed)):
+            rated = index.find(negative[1:])
+            if rated is not None:
+                refused[i, rated] = True
+    return refused
 
 
 def _dropped(profiles: Sequence[Profile], index: CorpusIndex, best: Floats) -> Flags:

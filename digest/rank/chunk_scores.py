@@ -18,7 +18,7 @@ from digest.rank.arrays import Flags, Positions
 from digest.rank.batch import chunk_relevance, weighted_strength
 from digest.rank.feedback import NEGATIVE_PREFIX
 from digest.rank.index import CorpusIndex
-from digest.rank.reasons import TopicMatch, relevance_reasons, topic_reasons
+from digest.rank.reasons import TopicMatch, embedding_reasons, relevance_reasons, topic_reasons
 from digest.rank.select import OTHER_TOPIC_LABEL, trend_reasons, trending_score
 from digest.rank.tables import text_table
 
@@ -82,7 +82,7 @@ class ChunkScores:
                 passing[i, run.seed_positions(profile.seeds, seed_papers[i])] = False
         self.passing = passing
         slots = rel.rows.shape[1]
-        self.label = np.where((rel.relevance > 0) & rel.matched, rel.label, slots)
+        self.label = np.where(rel.relevance > 0, rel.label, slots)
         self._serve_every_topic()
 
     def _serve_every_topic(self) -> None:
@@ -168,7 +168,7 @@ class ChunkScores:
             self.score[i, at].tolist(),
             self.run.trending[at].tolist(),
             self.label[i, at].tolist(),
-            rel.near_ok[i, at].tolist(),
+            (rel.near_ok[i, at] + 2 * rel.meaning[i, at] + 4 * rel.liked[i, at]).tolist(),
             rel.boosts[:, i, at].T.tolist(),
             strengths.T.tolist(),
             strict=True,
@@ -176,7 +176,7 @@ class ChunkScores:
         seeds = self.seed_papers[i] if self.seed_papers else ()
         picks = []
         complete = table.complete[np.ix_(rel.rows[i, : len(topics)], at)]
-        for k, (doc, relevance, score, trending, label, near_ok, boosts, weighted) in enumerate(
+        for k, (doc, relevance, score, trending, label, grounds, boosts, weighted) in enumerate(
             rows
         ):
             paper = index.papers[doc]
@@ -188,7 +188,8 @@ class ChunkScores:
                     for text, w, c in zip(topics, weighted, complete[:, k], strict=True)
                 ]
                 named = topic_reasons(served, matches)
-                reasons = relevance_reasons(profile, index, seeds, doc, named, near_ok, boosts)
+                reasons = embedding_reasons(grounds, served, matches)
+                reasons += relevance_reasons(profile, index, seeds, doc, named, grounds & 1, boosts)
             if self.t[i] > 0:
                 reasons.extend(self.run.trend_reasons[doc])
             picks.append(

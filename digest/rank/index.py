@@ -14,7 +14,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from digest.models import Paper
+from digest.rank.arrays import Embeddings
+from digest.rank.embeddings import Embedder
 from digest.rank.text import Token, find_acronyms, fold, tokenize
 
 TITLE, ABSTRACT = 0, 1
@@ -64,6 +68,10 @@ class CorpusIndex:
     long_forms: dict[tuple[str, ...], str]  # long-form stems → acronym stem
     term_counts: tuple[Counter[str], ...]  # per paper, title counted twice (for seeds)
     by_identifier: dict[str, int]  # arXiv id or DOI → paper position
+    vectors: Embeddings | None = (
+        None  # (papers, dim) unit sentence embeddings, when ranking by meaning
+    )
+    embedder: Embedder | None = None  # what made ``vectors``; embeds the topics the same way
     cache: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -113,8 +121,16 @@ def tokenize_words(text: str) -> list[str]:
     return [token.stem for token in tokenize(text)]
 
 
-def build_index(papers: Sequence[Paper]) -> CorpusIndex:
-    """Analyse the candidate papers once: tokens, stems, postings, lengths and acronyms."""
+def build_index(
+    papers: Sequence[Paper], vectors: Embeddings | None = None, embedder: Embedder | None = None
+) -> CorpusIndex:
+    """Analyse the candidate papers once: tokens, stems, postings, lengths and acronyms.
+
+    ``vectors`` (one unit row per paper, made by ``embedder``) turn on relevance by meaning
+    (:mod:`.semantic`); without them ranking is lexical only.
+    """
+    if vectors is not None and (embedder is None or len(vectors) != len(papers)):
+        raise ValueError("paper vectors need their embedder and one row per paper")
     postings: dict[str, dict[int, list[list[int]]]] = defaultdict(dict)
     lengths: list[list[int]] = [[], []]
     term_counts: list[Counter[str]] = []
@@ -149,4 +165,6 @@ def build_index(papers: Sequence[Paper]) -> CorpusIndex:
         long_forms=long_forms,
         term_counts=tuple(term_counts),
         by_identifier=by_identifier,
+        vectors=None if vectors is None else np.asarray(vectors, dtype=np.float32),
+        embedder=embedder if vectors is not None else None,
     )

@@ -54,13 +54,27 @@ def topic_reasons(served: str | None, matches: Sequence[TopicMatch]) -> list[str
     return reasons
 
 
+def embedding_reasons(grounds: int, served: str | None, matches: Sequence[TopicMatch]) -> list[str]:
+    """Reasons from the embeddings, said before the words' reasons: the served topic is "close
+    in meaning" when it entered by its embedding (grounds bit 2) and none of its words are in
+    the paper, so no word-based reason would name it; "like papers you asked for more of" when
+    the learnt taste let it in (bit 4)."""
+    reasons = []
+    worded = any(t.text == served and t.weighted > 0 for t in matches)
+    if grounds & 2 and served is not None and not worded:  # see .semantic
+        reasons.append(f"close in meaning to your topic {served}")
+    if grounds & 4:  # see .clicks
+        reasons.append("like papers you asked for more of")
+    return reasons
+
+
 def relevance_reasons(
     profile: Profile,
     index: CorpusIndex,
     seeds: Sequence[Paper],
     doc: int,
     topics: list[str],
-    near_ok: bool,
+    near_ok: int,
     boosts: list[bool],
 ) -> list[str]:
     """What earned paper ``doc`` its relevance: ``topics`` (from :func:`topic_reasons`) and

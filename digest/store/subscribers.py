@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from digest.addresses import normalize_email
 from digest.errors import NotFound
-from digest.models import Profile, Subscriber, Topic
+from digest.models import LearntTaste, Profile, Subscriber, Topic
 from digest.store.bounces import forget_subscriber
 from digest.store.db import one_of
 from digest.store.schema import SubscriberRow
@@ -41,6 +41,15 @@ def profile_from_json(data: dict[str, Any]) -> Profile:
     )
     for name in ("exclude", "categories", "exclude_categories", "authors", "seeds"):
         values[name] = tuple(values.get(name, ()))
+    learnt = data.get("learnt")
+    values["learnt"] = None
+    if isinstance(learnt, dict) and learnt.get("weights"):
+        values["learnt"] = LearntTaste(
+            model=str(learnt["model"]),
+            ratings=int(learnt["ratings"]),
+            weights=tuple(float(w) for w in learnt["weights"]),
+            bias=float(learnt.get("bias", 0.0)),
+        )
     return Profile(**values)
 
 

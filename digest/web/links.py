@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.models import Paper
+from digest.pipeline.embed_job import embedder_of
 from digest.store import feedback, papers
 from digest.web.pages import (
     LinkRejected,
@@ -83,8 +84,11 @@ def ask_feedback(request: Request) -> Response:
 def _record_feedback(request: Request, vote: Vote, form: FormData) -> Response:
     ctx = web(request)
     subscriber, paper_id = vote.link.subscriber, vote.paper.id
+    embedder = embedder_of(ctx.service)
     with ctx.service.db.session() as session:
-        feedback.record_feedback(session, subscriber.id, paper_id, vote.direction, now=ctx.clock())
+        feedback.record_feedback(
+            session, subscriber.id, paper_id, vote.direction, now=ctx.clock(), embedder=embedder
+        )
     log.info("%s said %s about paper %d", subscriber_ref(subscriber), vote.direction, paper_id)
     return page(request, "feedback.html", done=True, **vote.page_context(request))
 

@@ -1,7 +1,7 @@
 """bounce_reports and bounce_events: reports that come back after sending, kept for audit
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 17:45:00
 
 A DSN, an ARF complaint or a provider's webhook call is kept byte for byte (bounce_reports,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

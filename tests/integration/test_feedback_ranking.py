@@ -6,6 +6,7 @@ import datetime as dt
 
 from digest import pipeline
 from digest.models import Pick, Profile, Topic
+from digest.pipeline.embed_job import embedder_of
 from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import feedback, subscribers
@@ -79,3 +80,43 @@ def test_feedback_is_kept_in_the_profile_seeds(service: Service) -> None:
         liked.arxiv_id or liked.doi,
         "-" + (disliked.arxiv_id or disliked.doi or ""),
     )
+
+
+def test_clicks_leave_the_typed_topics_and_weights_as_typed(service: Service) -> None:
+    subscriber_id = _setup(service)
+    with service.db.session() as session:
+        subscribers.upsert_subscriber(
+            session, EMAIL, now=NOW, profile_changes={"topics": (Topic("agents", 2.0),)}
+        )
+    picks = _ranked(service)
+    embedder = embedder_of(service)
+    with service.db.session() as session:
+        for pick, direction in zip(picks[:4], ("more", "less", "more", "less"), strict=True):
+            feedback.record_feedback(
+                session, subscriber_id, pick.paper.id, direction, now=NOW, embedder=embedder
+            )
+    with service.db.session() as session:
+        row = subscribers.get_row(session, EMAIL)
+        profile = subscribers.to_subscriber(row).profile
+        shown = subscribers.subscriber_json(row)["topics"]
+    assert profile.topics == (Topic("agents", 2.0),)
+    assert shown == ["agents:2"]
+    assert profile.learnt is not None and profile.learnt.ratings == 4
+
+
+def test_learnt_taste_lifts_the_neighbours_of_liked_papers(service: Service) -> None:
+    subscriber_id = _setup(service)
+    before = {p.paper.id: p.score for p in _ranked(service)}
+    ordered = sorted(before, key=lambda i: (-before[i], i))
+    liked, disliked = ordered[len(ordered) // 2], ordered[0]
+    embedder = embedder_of(service)
+    with service.db.session() as session:
+        for paper_id, direction in ((liked, "more"), (disliked, "less")):
+            feedback.record_feedback(
+                session, subscriber_id, paper_id, direction, now=NOW, embedder=embedder
+            )
+    after_picks = _ranked(service)
+    after = {p.paper.id: p.score for p in after_picks}
+    lifted = [i for i in before if i not in (liked, disliked) and after.get(i, 0) > before[i]]
+    assert lifted
+    assert disliked not in after
