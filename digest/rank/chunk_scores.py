@@ -152,16 +152,23 @@ class ChunkScores:
                 counts[labels[slot]] += count
         return counts
 
+    def topic_matches(self, i: int, at: Positions) -> list[list[TopicMatch]]:
+        """Per paper ``at``, each of profile ``i``'s topics: strength and completeness."""
+        rel, table = self.rel, text_table(self.run.index)
+        topics = rel.topics[i]
+        cells = np.ix_(rel.rows[i, : len(topics)], at)
+        strengths = weighted_strength(table.strength[cells], rel.weights[i, : len(topics), None])
+        complete = table.complete[cells]
+        return [
+            [TopicMatch(text, w, c) for text, w, c in zip(topics, ws, cs, strict=True)]
+            for ws, cs in zip(strengths.T.tolist(), complete.T.tolist(), strict=True)
+        ]
+
     def picks(self, i: int, docs: Sequence[int]) -> list[Pick]:
         """The picks of profile ``i`` for papers ``docs``, in that order, with their reasons."""
         rel, profile, index = self.rel, self.profiles[i], self.run.index
         at = np.asarray(docs, dtype=np.intp)
         topics = rel.topics[i]
-        table = text_table(index)
-        strengths = weighted_strength(
-            table.strength[np.ix_(rel.rows[i, : len(topics)], at)],
-            rel.weights[i, : len(topics), None],
-        )
         rows = zip(
             docs,
             rel.relevance[i, at].tolist(),
@@ -170,23 +177,15 @@ class ChunkScores:
             self.label[i, at].tolist(),
             (rel.near_ok[i, at] + 2 * rel.meaning[i, at] + 4 * rel.liked[i, at]).tolist(),
             rel.boosts[:, i, at].T.tolist(),
-            strengths.T.tolist(),
+            self.topic_matches(i, at),
             strict=True,
         )
         seeds = self.seed_papers[i] if self.seed_papers else ()
         picks = []
-        complete = table.complete[np.ix_(rel.rows[i, : len(topics)], at)]
-        for k, (doc, relevance, score, trending, label, grounds, boosts, weighted) in enumerate(
-            rows
-        ):
-            paper = index.papers[doc]
+        for doc, relevance, score, trending, label, grounds, boosts, matches in rows:
             reasons = []
             served = topics[label] if label < len(topics) else None
             if relevance > 0:
-                matches = [
-                    TopicMatch(text, w, c)
-                    for text, w, c in zip(topics, weighted, complete[:, k], strict=True)
-                ]
                 named = topic_reasons(served, matches)
                 reasons = embedding_reasons(grounds, served, matches)
                 reasons += relevance_reasons(profile, index, seeds, doc, named, grounds & 1, boosts)
@@ -194,7 +193,7 @@ class ChunkScores:
                 reasons.extend(self.run.trend_reasons[doc])
             picks.append(
                 Pick(
-                    paper=paper,
+                    paper=index.papers[doc],
                     score=score,
                     relevance=round(relevance, 9),
                     trending=round(trending, 9),

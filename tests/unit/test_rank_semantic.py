@@ -67,3 +67,13 @@ def test_an_exclusion_still_drops_a_paper_close_in_meaning() -> None:
 def test_rows_are_min_max_scaled_each_on_its_own() -> None:
     rows = normalised_rows(np.array([[0.2, 0.4, 0.3], [5.0, 5.0, 5.0]]))
     assert np.allclose(rows, [[0.0, 1.0, 0.5], [0.0, 0.0, 0.0]])
+
+
+def test_a_topic_no_paper_is_about_gets_nothing_by_meaning() -> None:
+    """The day's nearest paper to any text is 1.0 once scaled; the raw cosine floor keeps a
+    made-up word or an off-field topic from filling a digest."""
+    for text in ("zzqxnotaword", "football transfer news"):
+        picks = rank(
+            Profile(topics=(Topic(text),), trending=0.0), index_with_vectors(), {}, now=NOW
+        )
+        assert picks == [], text
