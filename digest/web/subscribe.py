@@ -50,6 +50,7 @@ MAILS_SENT = (
     "We have already sent this address several emails today. Please use the newest one, or "
     "try again tomorrow."
 )
+BAD_ADDRESS = "that does not look like an email address; please check it and try again"
 NO_TOPICS_TRENDING = 1.0  # nothing to match yet: send what everyone is reading
 
 
@@ -89,7 +90,7 @@ def prepare_signup_email(
     return service.renderer.render_confirm(subscriber.email, url, shown), subscriber, "confirm"
 
 
-def _form_page(request: Request, *, email: str, topics: str, error: str | None) -> Response:
+def _form_page(request: Request, *, email: str, topics: str, error: FormError | None) -> Response:
     return page(
         request,
         "subscribe.html",
@@ -124,11 +125,10 @@ def _sign_up(request: Request, form: FormData) -> Response:
         address = normalize_email(email_text)
         topics = parse_topics(topics_text)
     except InvalidEmail:
-        error = "That does not look like an email address. Please check it and try again."
+        error = FormError("email", BAD_ADDRESS)
         return _form_page(request, email=email_text, topics=topics_text, error=error)
     except FormError as exc:
-        error = f"Topics: {exc.message}."
-        return _form_page(request, email=email_text, topics=topics_text, error=error)
+        return _form_page(request, email=email_text, topics=topics_text, error=exc)
     refused = ctx.limits.refuse_signup(network_of(client_ip(request)), address)
     if refused is not None:
         return too_many_requests(request, MAILS_SENT if refused.mails else TOO_MANY_SIGNUPS)

@@ -133,7 +133,9 @@ def snap(driver: Any, name: str, width: int = 1280) -> None:
 # Labels, text contrast (WCAG AA) and the controls Tab should reach, measured in the page.
 A11Y_SCRIPT = r"""
 (() => {
-  const hidden = (el) => el.closest('[aria-hidden=true], .visually-hidden, .honeypot') !== null;
+  const folded = (el) => el.closest('details:not([open])') !== null && !el.closest('summary');
+  const hidden = (el) => folded(el)
+    || el.closest('[aria-hidden=true], .visually-hidden, .honeypot') !== null;
   const shown = (el) => el.getClientRects().length > 0
     && getComputedStyle(el).visibility !== 'hidden';
   const key = (el) => [el.tagName, el.id, el.name || '',
@@ -162,7 +164,8 @@ A11Y_SCRIPT = r"""
     const needed = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
     if (ratio < needed) lowContrast.push(`${key(el)} ${ratio.toFixed(2)}`);
   }
-  const focusable = [...document.querySelectorAll('a[href], button, input, select, textarea')]
+  const focusable = [...document.querySelectorAll(
+      'a[href], button, input, select, textarea, summary')]
     .filter((el) => el.type !== 'hidden' && !el.disabled && el.tabIndex >= 0 && !hidden(el)
       && shown(el));
   const radioGroups = new Set();
@@ -181,7 +184,8 @@ LAYOUT_SCRIPT = r"""
   const root = document.documentElement;
   const shown = (el) => el.getClientRects().length > 0
     && getComputedStyle(el).visibility !== 'hidden'
-    && el.closest('[aria-hidden=true], .visually-hidden, .honeypot') === null;
+    && el.closest('[aria-hidden=true], .visually-hidden, .honeypot') === null
+    && !(el.closest('details:not([open])') && !el.closest('summary'));
   const name = (el) => `${el.tagName.toLowerCase()}#${el.id || el.name || ''}`
     + ` "${(el.textContent || el.value || '').trim().slice(0, 30)}"`;
   const targets = [...document.querySelectorAll(

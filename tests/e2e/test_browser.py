@@ -106,7 +106,8 @@ def click_and_wait(driver: Any, element: Any) -> None:
 
 def preview_topics(driver: Any) -> list[str]:
     preview = driver.find_element(By.CSS_SELECTOR, "section.preview")
-    return [h.text.lower() for h in preview.find_elements(By.CSS_SELECTOR, "h3.topic")]
+    headings = preview.find_elements(By.CSS_SELECTOR, "h3.topic")  # folded: not shown, so not .text
+    return [str(h.get_attribute("textContent")).strip().lower() for h in headings]
 
 
 def csp_violations(driver: Any) -> list[str]:

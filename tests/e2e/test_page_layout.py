@@ -78,6 +78,7 @@ def reader_with_a_digest(site: Site) -> tuple[dict[str, str], dt.date]:
     confirm = service.signer.sign("confirm", subscriber.id, subscriber.email)
     urls = {
         "manage": links.manage,
+        "manage-preview-open": f"{links.manage}?saved=1",
         "unsubscribe": links.unsubscribe,
         "archive": links.archive,
         "archive-day": f"{links.archive}/{sent[0].isoformat()}",
