@@ -115,6 +115,7 @@ def create_app(
         max_body_size=MAX_FORM_BYTES,
     )
     app.state.css = css
+    app.state.timezone_js = (folder / "timezone.js").read_text("utf-8")
     app.state.web = WebContext(
         service=service,
         templates=template_environment(folder),

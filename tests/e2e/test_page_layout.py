@@ -144,3 +144,36 @@ def test_every_page_fits_a_phone_and_a_desktop(site: Site, browser: Any) -> None
     assert "You are unsubscribed" in browser.page_source
     problems += problems_of("unsubscribed", measured(browser, "unsubscribed"))
     assert not problems, "\n".join(problems)
+
+
+def sign_up(browser: Any, url: str, address: str) -> None:
+    browser.get(url + "/subscribe")
+    browser.find_element("css selector", "input[name=email]").send_keys(address)
+    browser.find_element("css selector", ".subscribe-form button").click()
+    assert "Check your inbox" in browser.page_source
+
+
+def stored_zone(site: Site, address: str) -> str:
+    with site.service.db.session() as session:
+        return str(subscribers.get_row(session, address).timezone)
+
+
+def test_sign_up_takes_the_browsers_time_zone_when_scripts_run(site: Site) -> None:
+    with chromium(javascript=True) as browser:
+        browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
+        sign_up(browser, site.url, "tokyo@example.org")
+        assert not [e for e in browser.get_log("browser") if "Content Security" in e["message"]]
+    assert stored_zone(site, "tokyo@example.org") == "Asia/Tokyo"
+
+
+def test_sign_up_offers_a_plain_select_when_scripts_are_off(site: Site, browser: Any) -> None:
+    from selenium.webdriver.support.select import Select
+
+    browser.get(site.url + "/subscribe")
+    zone = Select(browser.find_element("id", "subscribe-timezone"))
+    assert zone.first_selected_option.text == "UTC"
+    zone.select_by_visible_text("Europe/Berlin")
+    browser.find_element("css selector", "input[name=email]").send_keys("berlin@example.org")
+    browser.find_element("css selector", ".subscribe-form button").click()
+    assert "Check your inbox" in browser.page_source
+    assert stored_zone(site, "berlin@example.org") == "Europe/Berlin"

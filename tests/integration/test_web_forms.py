@@ -8,8 +8,9 @@ import re
 from starlette.testclient import TestClient
 
 from digest.service import Service
+from digest.store import subscribers
 from tests.unit.test_web import manage_form
-from tests.unit.web_support import client, confirmed, service, subscribe
+from tests.unit.web_support import client, confirmed, row_of, service, subscribe
 
 __all__ = ["client", "service"]
 
@@ -21,7 +22,12 @@ def error_beside(html: str, control_id: str) -> str:
     described = re.search(r'aria-describedby="([^"]+)"', control[0])
     assert 'aria-invalid="true"' in control[0] and described
     error_id = described[1].split()[0]
-    after = html[control.end() :]
+    end = (
+        html.index("</select>", control.end())
+        if control[0].startswith("<select")
+        else control.end()
+    )
+    after = html[end:]
     error = re.search(rf'<p class="field-error" id="{error_id}">(.*?)</p>', after, re.S)
     assert error and error.start() < 800, f"no error next to {control_id}"
     return re.sub(r"<[^>]+>", "", error[1]).lower()
@@ -73,3 +79,32 @@ def test_the_manage_form_comes_before_a_folded_preview(
     assert details and "open" not in details[1]
     saved = client.get(confirmed(service, client) + "?saved=1").text
     assert re.search(r'<section class="card preview"[^>]*>\s*<details open>', saved)
+
+
+def test_sign_up_stores_the_time_zone_the_form_sent(service: Service, client: TestClient) -> None:
+    assert subscribe(client, "ada@example.org", timezone="Asia/Tokyo").status_code == 200
+    assert row_of(service, "ada@example.org").timezone == "Asia/Tokyo"
+
+
+def test_sign_up_without_a_time_zone_stays_on_utc(service: Service, client: TestClient) -> None:
+    subscribe(client, "ada@example.org")
+    assert row_of(service, "ada@example.org").timezone == "UTC"
+
+
+def test_an_unknown_time_zone_is_named_beside_its_select(
+    service: Service, client: TestClient
+) -> None:
+    response = subscribe(client, "ada@example.org", timezone="Mars/Olympus")
+    assert response.status_code == 400
+    assert "unknown time zone" in error_beside(response.text, "subscribe-timezone")
+    with service.db.session() as session:
+        assert subscribers.find_row(session, "ada@example.org") is None
+
+
+def test_the_sign_up_select_lists_zones_and_the_script_is_served(client: TestClient) -> None:
+    html = client.get("/subscribe").text
+    select = re.search(r'<select id="subscribe-timezone"[^>]*>(.*?)</select>', html, re.S)
+    assert select and "<option selected>UTC</option>" in select[1]
+    assert "<option>Europe/Berlin</option>" in select[1]
+    script = client.get("/static/timezone.js")
+    assert script.status_code == 200 and "resolvedOptions().timeZone" in script.text
