@@ -130,6 +130,7 @@ def create_app(
     )
     app.state.css = css
     app.state.webhooks = webhooks.Webhooks.from_settings(settings, sns_urls)
+    app.state.timezone_js = (folder / "timezone.js").read_text("utf-8")
     app.state.web = WebContext(
         service=service,
         templates=template_environment(folder),

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from starlette.datastructures import FormData
 
@@ -75,6 +76,36 @@ def _number(form: FormData, name: str, low: float, high: float, integer: bool) -
     return value
 
 
+_REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The zones the sign-up select offers without scripts: UTC and the regional IANA names."""
+    regional = (z for z in available_timezones() if z.split("/", 1)[0] in _REGIONS)
+    return ("UTC", *sorted(regional))
+
+
+def parse_timezone(text: str) -> str:
+    """An IANA zone name ("UTC" when empty), or :class:`FormError` for one nobody has."""
+    timezone = text.strip() or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FormError("timezone", "unknown time zone; use a name like Europe/Berlin") from None
+    return timezone
+
+
 @dataclass
 class ManageChanges:
     """The manage form, checked: profile fields, and schedule fields (``paused_until`` too)."""
@@ -91,11 +122,7 @@ def parse_manage_form(form: FormData, *, today: dt.date) -> ManageChanges:
         changes.profile[name] = split_items(field_text(form, name), name)
     changes.profile["per_digest"] = int(_number(form, "per_digest", 1, 50, integer=True))
     changes.profile["trending"] = round(_number(form, "trending", 0, 1, integer=False), 2)
-    timezone = field_text(form, "timezone", 64).strip() or "UTC"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FormError("timezone", "unknown time zone; use a name like Europe/Berlin") from None
+    timezone = parse_timezone(field_text(form, "timezone", 64))
     frequency = field_text(form, "frequency", 10)
     if frequency not in ("daily", "weekly"):
         raise FormError("frequency", "choose daily or weekly")

@@ -32,6 +32,21 @@ from digest.web.ranked import personal, ranking_context
 log = logging.getLogger(__name__)
 
 
+FIELD_LABELS = {
+    "topics": "Topics",
+    "exclude": "Leave out papers mainly about",
+    "categories": "arXiv categories to favour",
+    "authors": "Authors to follow",
+    "per_digest": "Papers per digest",
+    "trending": "Trending dial",
+    "frequency": "Frequency",
+    "weekday": "Day for weekly digests",
+    "send_hour": "Send around",
+    "timezone": "Time zone",
+    "paused_until": "Pause until",
+}
+
+
 def form_values(subscriber: Subscriber, paused_until: dt.date | None) -> dict[str, Any]:
     """What the form shows for a stored subscriber (the same keys the form posts)."""
     profile = subscriber.profile
@@ -84,6 +99,7 @@ def _manage_page(
         subscriber=subscriber,
         values=values,
         error=error,
+        field_labels=FIELD_LABELS,
         saved=saved,
         new_feed=request.query_params.get("feed") == "new",
         links=links,

@@ -30,6 +30,7 @@ from digest.service import Service
 from digest.store import subscribers
 from digest.tokens import InvalidToken, TokenClaims
 from digest.web.clients import client_ip, network_of
+from digest.web.forms import time_zones
 from digest.web.limits import Limiter
 from digest.web.security import (
     CSRF_FIELD,
@@ -76,6 +77,7 @@ def template_environment(folder: Path) -> Environment:
         auto_reload=False,
     )
     env.filters.update(day=format_day, safe_url=safe_url, authors=shorten_authors)
+    env.globals["time_zones"] = time_zones()
     return env
 
 

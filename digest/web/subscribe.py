@@ -21,7 +21,7 @@ from digest.models import RenderedEmail, Subscriber, Topic
 from digest.service import Service
 from digest.store import subscribers
 from digest.web.clients import network_of
-from digest.web.forms import FormError, field_text, parse_topics, topic_lines
+from digest.web.forms import FormError, field_text, parse_timezone, parse_topics, topic_lines
 from digest.web.mail import send_in_background
 from digest.web.pages import (
     LinkRejected,
@@ -50,6 +50,7 @@ MAILS_SENT = (
     "We have already sent this address several emails today. Please use the newest one, or "
     "try again tomorrow."
 )
+BAD_ADDRESS = "that does not look like an email address; please check it and try again"
 NO_TOPICS_TRENDING = 1.0  # nothing to match yet: send what everyone is reading
 
 
@@ -58,15 +59,23 @@ def _topic_strings(topics: tuple[Topic, ...]) -> list[str]:
 
 
 def prepare_signup_email(
-    service: Service, address: str, topics: tuple[Topic, ...], *, now: dt.datetime
+    service: Service,
+    address: str,
+    topics: tuple[Topic, ...],
+    *,
+    now: dt.datetime,
+    timezone: str | None = None,
 ) -> tuple[RenderedEmail, Subscriber, str]:
     """Record the request and choose the one email it earns: (rendered, recipient, kind).
 
     A new or unconfirmed address stores the topics and gets the confirm link. An unsubscribed
-    or suspended one keeps its row untouched until it confirms; the topics ride in the signed
-    link. A confirmed one is not downgraded: it gets its manage link instead.
+    or suspended one keeps its row untouched until it confirms; the topics (and the time zone
+    the browser reported) ride in the signed link. A confirmed one is not downgraded: it gets
+    its manage link instead, and keeps its schedule.
     """
     carry: list[str] | None = None
+    carry_zone: str | None = None
+    schedule = {"timezone": timezone} if timezone else None
     with service.db.session() as session:
         row = subscribers.find_row(session, address)
         if row is None or row.state == "unconfirmed":
@@ -74,28 +83,34 @@ def prepare_signup_email(
             if row is None and not topics:
                 changes["trending"] = NO_TOPICS_TRENDING
             row, _ = subscribers.upsert_subscriber(
-                session, address, now=now, profile_changes=changes or None
+                session, address, now=now, profile_changes=changes or None, schedule=schedule
             )
-        elif topics and row.state != "confirmed":
-            carry = _topic_strings(topics)
+        elif row.state != "confirmed":
+            carry = _topic_strings(topics) if topics else None
+            carry_zone = timezone
         subscriber = subscribers.to_subscriber(row)
     if subscriber.state == "confirmed":
         links = service.links.for_subscriber(subscriber)
         return service.renderer.render_welcome(subscriber, links), subscriber, "manage-link"
-    extra = {"t": carry} if carry else {}
+    extra: dict[str, object] = {"t": carry} if carry else {}
+    if carry_zone:
+        extra["z"] = carry_zone
     token = service.signer.sign("confirm", subscriber.id, subscriber.email, **extra)
     url = f"{service.links.base_url}/confirm/{token}"
     shown = [t.text for t in (topics or subscriber.profile.topics)]
     return service.renderer.render_confirm(subscriber.email, url, shown), subscriber, "confirm"
 
 
-def _form_page(request: Request, *, email: str, topics: str, error: str | None) -> Response:
+def _form_page(
+    request: Request, *, email: str, topics: str, error: FormError | None, timezone: str = "UTC"
+) -> Response:
     return page(
         request,
         "subscribe.html",
         status_code=400 if error else 200,
         email=email,
         topics=topics,
+        timezone=timezone,
         error=error,
         honeypot=HONEYPOT,
     )
@@ -115,6 +130,8 @@ async def subscribe(request: Request) -> Response:
 def _sign_up(request: Request, form: FormData) -> Response:
     ctx = web(request)
     email_text, topics_text = field_text(form, "email", 320), field_text(form, "topics")
+    zone_text = field_text(form, "timezone", 64)
+    shown = {"email": email_text, "topics": topics_text, "timezone": zone_text.strip() or "UTC"}
     if field_text(form, HONEYPOT).strip():
         log.info(
             "sign-up with the honeypot field filled from %s: ignored", log_safe(client_ip(request))
@@ -123,17 +140,18 @@ def _sign_up(request: Request, form: FormData) -> Response:
     try:
         address = normalize_email(email_text)
         topics = parse_topics(topics_text)
+        timezone = parse_timezone(zone_text)
     except InvalidEmail:
-        error = "That does not look like an email address. Please check it and try again."
-        return _form_page(request, email=email_text, topics=topics_text, error=error)
+        return _form_page(request, error=FormError("email", BAD_ADDRESS), **shown)
     except FormError as exc:
-        error = f"Topics: {exc.message}."
-        return _form_page(request, email=email_text, topics=topics_text, error=error)
+        return _form_page(request, error=exc, **shown)
     refused = ctx.limits.refuse_signup(network_of(client_ip(request)), address)
     if refused is not None:
         return too_many_requests(request, MAILS_SENT if refused.mails else TOO_MANY_SIGNUPS)
     now = ctx.clock()
-    rendered, recipient, kind = prepare_signup_email(ctx.service, address, topics, now=now)
+    rendered, recipient, kind = prepare_signup_email(
+        ctx.service, address, topics, now=now, timezone=timezone
+    )
     log.info("sign-up request for %s: sending %s email", subscriber_ref(recipient), kind)
     task = send_in_background(ctx.service, rendered, recipient, kind=kind, now=now)
     return page(request, "check_inbox.html", background=task)
@@ -165,7 +183,7 @@ def ask_confirm(request: Request) -> Response:
 def _confirm(request: Request, link: SignedLink, form: FormData) -> Response:
     ctx = web(request)
     service, now, subscriber = ctx.service, ctx.clock(), link.subscriber
-    carried = link.claims.extra.get("t")
+    carried, zone = link.claims.extra.get("t"), link.claims.extra.get("z")
     already = subscriber.state == "confirmed" and not carried
     if not already:
         with service.db.session() as session:
@@ -175,6 +193,9 @@ def _confirm(request: Request, link: SignedLink, form: FormData) -> Response:
                 subscribers.upsert_subscriber(
                     session, row.email, now=now, profile_changes={"topics": topics}
                 )
+            if isinstance(zone, str):
+                schedule = {"timezone": parse_timezone(zone)}
+                subscribers.upsert_subscriber(session, row.email, now=now, schedule=schedule)
             subscribers.set_state(session, row, "confirmed", now=now, consent_ip=client_ip(request))
             subscriber = subscribers.to_subscriber(row)
         log.info("%s confirmed", subscriber_ref(subscriber))

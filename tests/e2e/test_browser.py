@@ -14,13 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -30,105 +26,36 @@ import httpx
 import pytest
 
 from digest import pipeline
-from digest.config import Settings
 from digest.models import Topic
-from digest.resources import samples_dir
 from digest.service import Service
 from digest.store import papers, subscribers
-from digest.store.db import Database
-from digest.web import create_app
-from tests.web_server import LoopbackPort
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
+from tests.e2e.browser_support import (
+    A11Y_SCRIPT,
+    MISSING,
+    SKIP_REASON,
+    Site,
+    chromium,
+    evaluate,
+    serving_site,
+    snap,
 )
 
-if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-    pytest.skip(
-        "needs /usr/bin/chromium and /usr/bin/chromedriver "
-        "(apt-get install chromium chromium-driver); CI installs them",
-        allow_module_level=True,
-    )
+if MISSING:
+    pytest.skip(SKIP_REASON, allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
 from selenium.webdriver.common.by import By  # noqa: E402
 
 
-@dataclass
-class Site:
-    url: str
-    service: Service
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    """`digest serve` in a thread on an ephemeral port, with the sample papers ingested."""
-    port = LoopbackPort()
-    url = port.url
-    database_url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    Database(database_url).upgrade()
-    settings = Settings(
-        database_url=database_url,
-        outbox_dir=tmp_path / "outbox",
-        base_url=url,
-        secret_key="e2e-secret",
-    )
-    service = Service.open(settings)
-    now = dt.datetime.now(dt.UTC)
-    pipeline.ingest_files(service, sorted(samples_dir().iterdir()), now=now)
-    with port.serving(create_app(service)):
-        yield Site(url, service)
-    service.close()
+    with serving_site(tmp_path) as served:
+        yield served
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    profile = tempfile.mkdtemp(prefix="digest-chromium-")
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1280,1000"):
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=DriverService(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def screenshots_dir() -> Path:
-    folder = Path(os.environ.get("DIGEST_SCREENSHOTS", "artifacts/screenshots/"))
-    folder = folder if folder.is_absolute() else ROOT / folder
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def snap(driver: Any, name: str, width: int = 1280) -> None:
-    """A full-page screenshot: the window is stretched to the page's height first."""
-    height = driver.execute_cdp_cmd(
-        "Runtime.evaluate",
-        {"expression": "document.documentElement.scrollHeight", "returnByValue": True},
-    )["result"].get("value", 1000)
-    driver.set_window_size(width, min(max(int(height) + 120, 600), 8000))
-    driver.save_screenshot(str(screenshots_dir() / f"{name}.png"))
-    driver.set_window_size(1280, 1000)
 
 
 def outbox(service: Service) -> list[EmailMessage]:
@@ -179,7 +106,8 @@ def click_and_wait(driver: Any, element: Any) -> None:
 
 def preview_topics(driver: Any) -> list[str]:
     preview = driver.find_element(By.CSS_SELECTOR, "section.preview")
-    return [h.text.lower() for h in preview.find_elements(By.CSS_SELECTOR, "h3.topic")]
+    headings = preview.find_elements(By.CSS_SELECTOR, "h3.topic")  # folded: not shown, so not .text
+    return [str(h.get_attribute("textContent")).strip().lower() for h in headings]
 
 
 def csp_violations(driver: Any) -> list[str]:
@@ -191,50 +119,6 @@ def csp_violations(driver: Any) -> list[str]:
 
 
 # --- accessibility, measured in the page through the DevTools protocol ---------------------
-
-A11Y_SCRIPT = r"""
-(() => {
-  const hidden = (el) => el.closest('[aria-hidden=true], .visually-hidden, .honeypot') !== null;
-  const shown = (el) => el.getClientRects().length > 0
-    && getComputedStyle(el).visibility !== 'hidden';
-  const key = (el) => [el.tagName, el.id, el.name || '',
-    el.type === 'radio' ? '' : (el.value || ''), el.getAttribute('href') || '',
-    (el.textContent || '').trim().slice(0, 40)].join('|');
-  const controls = [...document.querySelectorAll('input, select, textarea')]
-    .filter((el) => el.type !== 'hidden' && !hidden(el));
-  const unlabelled = controls.filter((el) => !(
-    (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest('label') ||
-    el.getAttribute('aria-label') || el.getAttribute('aria-labelledby'))).map(key);
-  const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255;
-    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
-    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const background = (el) => { for (let e = el; e; e = e.parentElement) {
-    const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; }
-    return [255, 255, 255]; };
-  const lowContrast = [];
-  for (const el of document.querySelectorAll('body *')) {
-    if (!shown(el) || hidden(el) || el.closest('.skip-link')) continue;
-    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
-    const style = getComputedStyle(el);
-    const a = lum(rgb(style.color)), b = lum(background(el));
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
-    const needed = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
-    if (ratio < needed) lowContrast.push(`${key(el)} ${ratio.toFixed(2)}`);
-  }
-  const focusable = [...document.querySelectorAll('a[href], button, input, select, textarea')]
-    .filter((el) => el.type !== 'hidden' && !el.disabled && el.tabIndex >= 0 && !hidden(el)
-      && shown(el));
-  const radioGroups = new Set();
-  const expected = focusable.filter((el) => {
-    if (el.type !== 'radio') return true;
-    if (radioGroups.has(el.name)) return false;
-    radioGroups.add(el.name); return true;
-  }).map(key);
-  return JSON.stringify({unlabelled, lowContrast, expected});
-})()
-"""
 
 FOCUS_START_SCRIPT = """
 document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute('tabindex');
@@ -248,13 +132,6 @@ ACTIVE_SCRIPT = r"""
     el.getAttribute('href') || '', (el.textContent || '').trim().slice(0, 40)].join('|');
   return JSON.stringify({key, ring}); })()
 """
-
-
-def evaluate(driver: Any, script: str) -> Any:
-    result = driver.execute_cdp_cmd(
-        "Runtime.evaluate", {"expression": script, "returnByValue": True}
-    )
-    return result["result"].get("value")
 
 
 def check_accessibility(driver: Any, name: str, keyboard: bool = True) -> None:
