@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import DigestError
 from digest.models import Topic
@@ -40,3 +41,12 @@ def _split_weight(text: str) -> tuple[str, float]:
     if not 0 < value <= 10:
         raise DigestError(f"topic weight must be in (0, 10]: {text!r}")
     return body, value
+
+
+def check_timezone(name: str) -> str:
+    """The IANA zone name as given, or DigestError saying what a valid one looks like."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DigestError(f"unknown time zone {name!r} (use e.g. Europe/Berlin)") from None
+    return name

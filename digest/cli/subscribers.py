@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from digest.cli.common import JsonOpt
+from digest.cli.imports import import_command
 from digest.cli.output import echo_json
 from digest.config import load_settings
 from digest.errors import DigestError
 from digest.ingest.bibtex import TITLE_TOPIC_WEIGHT, decode_library, read_library
 from digest.models import Topic
-from digest.profiles import WEEKDAYS, parse_topic
+from digest.profiles import WEEKDAYS, check_timezone, parse_topic
 from digest.service import Service, utcnow
 from digest.store import subscribers
 
@@ -112,10 +112,7 @@ def schedule_changes(
     timezone: str | None, send_hour: int | None, frequency: str | None, weekday: str | None
 ) -> dict[str, Any]:
     if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise DigestError(f"unknown time zone {timezone!r} (use e.g. Europe/Berlin)") from None
+        check_timezone(timezone)
     if frequency is not None and frequency not in ("daily", "weekly"):
         raise DigestError("--frequency must be daily or weekly")
     day = None
@@ -288,3 +285,6 @@ def import_bib(
         f"{email.strip()}: {library.entries} entries, {len(seeds) - len(current.seeds)} new seeds,"
         f" {len(extra)} title topics"
     )
+
+
+subscribers_app.command("import")(import_command)

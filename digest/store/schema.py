@@ -161,6 +161,8 @@ class SubscriberRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     consent_ip: Mapped[str | None] = mapped_column(String(64))
+    # How a subscriber agreed when it was not through a confirm link: "import" (--confirmed).
+    consent_source: Mapped[str | None] = mapped_column(String(40))
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
     soft_bounces: Mapped[int] = mapped_column(Integer, default=0)

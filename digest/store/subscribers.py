@@ -216,6 +216,7 @@ def subscriber_json(row: SubscriberRow) -> dict[str, Any]:
         "confirmed_at": row.confirmed_at.isoformat() if row.confirmed_at else None,
         "unsubscribed_at": row.unsubscribed_at.isoformat() if row.unsubscribed_at else None,
         "consent_ip": row.consent_ip,
+        "consent_source": row.consent_source,
         "hard_bounces": row.hard_bounces,
         "soft_bounces": row.soft_bounces,
     }
