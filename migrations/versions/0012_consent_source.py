@@ -1,7 +1,7 @@
 """subscribers.consent_source
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-03 17:45:00
 
 consent_source says how a confirmed subscriber agreed when it was not a confirm link ("import":
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
