@@ -74,15 +74,16 @@ def serving_site(folder: Path) -> Iterator[Site]:
 
 
 @contextmanager
-def chromium(*, javascript: bool = False) -> Iterator[Any]:
-    """A headless Chromium driven by chromedriver, 1280 px wide, its own throwaway profile."""
+def chromium(*, javascript: bool = False, flags: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A headless Chromium driven by chromedriver, 1280 px wide, its own throwaway profile;
+    ``flags`` are added to CHROMIUM_FLAGS."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service as DriverService
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     profile = tempfile.mkdtemp(prefix="digest-chromium-")
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1280,1000"):
+    for flag in (*CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}", "--window-size=1280,1000"):
         options.add_argument(flag)
     if not javascript:
         options.add_experimental_option(

@@ -13,8 +13,6 @@ import datetime as dt
 import email
 import email.policy
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -30,7 +28,7 @@ from digest.render.text import shorten_authors
 from digest.service import Service
 from digest.store import archive, subscribers
 from digest.store.db import Database
-from tests.e2e.test_browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, screenshots_dir
+from tests.e2e.browser_support import CHROMEDRIVER, CHROMIUM, chromium, screenshots_dir
 
 if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
     pytest.skip("needs /usr/bin/chromium and /usr/bin/chromedriver", allow_module_level=True)
@@ -100,20 +98,8 @@ def demo_emails(tmp_path_factory: pytest.TempPathFactory) -> list[DemoEmail]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    profile = tempfile.mkdtemp(prefix="digest-chromium-")
-    for flag in (*CHROMIUM_FLAGS, "--hide-scrollbars", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=DriverService(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium(javascript=True, flags=("--hide-scrollbars",)) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def open_email(driver: Any, page: Path, width: int, scheme: str) -> dict[str, Any]:
