@@ -1,4 +1,4 @@
-"""A window of thousands of stored papers, built in under a second through the real store.
+"""A window of thousands of stored papers, built through the real store in seconds.
 
 The texts are the judged bench papers (bench/relevance/papers.json), repeated with fresh arXiv
 ids and a number in the title, announced over the two weeks before ``now``: what a busy
@@ -13,7 +13,8 @@ import random
 from pathlib import Path
 
 from digest.models import FeedItem
-from digest.store import papers
+from digest.rank.embeddings import DEFAULT_MODEL, load_embedder
+from digest.store import embeddings, papers
 from digest.store.db import Database
 
 BENCH_PAPERS = Path(__file__).resolve().parents[1] / "bench" / "relevance" / "papers.json"
@@ -25,7 +26,8 @@ def bench_texts() -> list[dict[str, object]]:
 
 
 def store_many_papers(database_url: str, count: int, *, now: dt.datetime) -> None:
-    """``count`` papers announced over the 14 days up to ``now``, stored as one feed."""
+    """``count`` papers announced over the 14 days up to ``now``, stored as one feed and
+    embedded with the bundled model, as ingest leaves them."""
     texts = bench_texts()
     items = []
     for number in range(count):
@@ -44,6 +46,12 @@ def store_many_papers(database_url: str, count: int, *, now: dt.datetime) -> Non
     try:
         with db.session() as session:
             papers.merge_feed_items(session, "bench", items, now=now)
+        embedder = load_embedder(DEFAULT_MODEL)
+        assert embedder is not None
+        with db.session() as session:
+            ids = embeddings.unembedded_paper_ids(session, embedder.name, count)
+            found = papers.papers_by_ids(session, ids)
+            embeddings.store_vectors(session, [found[i] for i in ids], embedder, now=now)
     finally:
         db.dispose()
 
