@@ -57,7 +57,8 @@ class SemanticTable:
             vector = self._embedder.embed([text])[0]
             if self._count == len(self.cosine):
                 self.cosine = np.concatenate([self.cosine, np.zeros_like(self.cosine)])
-            self.cosine[self._count] = self._vectors @ vector
+            if self._vectors.shape[0]:  # no papers (an empty window): the row stays empty
+                self.cosine[self._count] = self._vectors @ vector
             found = self._rows[text] = self._count
             self._count += 1
         return found

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from digest.models import Paper
@@ -37,22 +40,35 @@ def stored_vectors(session: Session, paper_ids: Sequence[int], model: str) -> di
 def store_vectors(
     session: Session, papers: Sequence[Paper], embedder: Embedder, *, now: dt.datetime
 ) -> int:
-    """Embed ``papers`` with ``embedder`` and store the vectors; how many were stored."""
+    """Embed ``papers`` with ``embedder`` and store the vectors; how many were embedded. Two
+    runs may embed the same paper at once (replicas, a run beside the web): the first row
+    stays, the other is skipped."""
     for start in range(0, len(papers), BATCH):
         chunk = papers[start : start + BATCH]
         vectors = embedder.embed([paper_text(p.title, p.abstract) for p in chunk])
-        session.add_all(
-            PaperEmbedding(
-                paper_id=paper.id,
-                model=embedder.name,
-                dimensions=int(vector.shape[0]),
-                vector=np.asarray(vector, dtype="<f4").tobytes(),
-                created_at=now,
-            )
+        rows = [
+            {
+                "paper_id": paper.id,
+                "model": embedder.name,
+                "dimensions": int(vector.shape[0]),
+                "vector": np.asarray(vector, dtype="<f4").tobytes(),
+                "created_at": now,
+            }
             for paper, vector in zip(chunk, vectors, strict=True)
-        )
+        ]
+        session.execute(_insert_once(session), rows)
         session.flush()
     return len(papers)
+
+
+def _insert_once(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    keys = ["paper_id", "model"]
+    if dialect == "postgresql":
+        return postgresql_insert(PaperEmbedding).on_conflict_do_nothing(index_elements=keys)
+    if dialect == "sqlite":
+        return sqlite_insert(PaperEmbedding).on_conflict_do_nothing(index_elements=keys)
+    return insert(PaperEmbedding)
 
 
 def vectors_for(
