@@ -21,6 +21,8 @@ from digest.profiles import WEEKDAYS, parse_topic
 MAX_ITEMS = 30
 MAX_ITEM_CHARS = 120
 _SPLIT = re.compile(r"[\n,;]+")
+_CATEGORY = re.compile(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?")  # cs.LG, q-bio.NC, hep-th
+QUIET_DAYS = ("skip", "send")  # the Profile.quiet_days values, in the form's order
 
 
 class FormError(Exception):
@@ -58,6 +60,15 @@ def parse_topics(text: str, field_name: str = "topics") -> tuple[Topic, ...]:
             raise FormError(field_name, str(exc)) from None
         topics[topic.text.lower()] = topic
     return tuple(topics.values())
+
+
+def parse_categories(form: FormData, field_name: str) -> tuple[str, ...]:
+    """arXiv category names, one per line or comma, written as arXiv writes them."""
+    items = split_items(field_text(form, field_name), field_name)
+    wrong = next((item for item in items if not _CATEGORY.fullmatch(item)), None)
+    if wrong is not None:
+        raise FormError(field_name, f"{wrong!r} is not an arXiv category; write it like cs.LG")
+    return items
 
 
 def topic_lines(topics: tuple[Topic, ...]) -> str:
@@ -120,8 +131,14 @@ def parse_manage_form(form: FormData, *, today: dt.date) -> ManageChanges:
     changes.profile["topics"] = parse_topics(field_text(form, "topics"))
     for name in ("exclude", "categories", "authors"):
         changes.profile[name] = split_items(field_text(form, name), name)
+    changes.profile["exclude_categories"] = parse_categories(form, "exclude_categories")
     changes.profile["per_digest"] = int(_number(form, "per_digest", 1, 50, integer=True))
+    changes.profile["min_score"] = round(_number(form, "min_score", 0, 1, integer=False), 2)
     changes.profile["trending"] = round(_number(form, "trending", 0, 1, integer=False), 2)
+    quiet_days = field_text(form, "quiet_days", 10)
+    if quiet_days not in QUIET_DAYS:
+        raise FormError("quiet_days", "choose whether to get a note on days with nothing")
+    changes.profile["quiet_days"] = quiet_days
     timezone = parse_timezone(field_text(form, "timezone", 64))
     frequency = field_text(form, "frequency", 10)
     if frequency not in ("daily", "weekly"):

@@ -108,3 +108,32 @@ def test_the_sign_up_select_lists_zones_and_the_script_is_served(client: TestCli
     assert "<option>Europe/Berlin</option>" in select[1]
     script = client.get("/static/timezone.js")
     assert script.status_code == 200 and "resolvedOptions().timeZone" in script.text
+
+
+def test_the_manage_page_sets_what_the_cli_sets(service: Service, client: TestClient) -> None:
+    """Minimum score, quiet days and left-out categories: saved, then shown again as saved."""
+    manage = confirmed(service, client)
+    form = manage_form(client.get(manage).text)
+    assert (form["min_score"], form["quiet_days"], form["exclude_categories"]) == ("0", "skip", "")
+    form.update(min_score="0.35", quiet_days="send", exclude_categories="cs.CV\nq-bio.NC")
+    assert client.post(manage, data=form, follow_redirects=False).status_code == 303
+    with service.db.session() as session:
+        profile = subscribers.to_subscriber(subscribers.get_row(session, "ada@example.org")).profile
+    assert (profile.min_score, profile.quiet_days) == (0.35, "send")
+    assert profile.exclude_categories == ("cs.CV", "q-bio.NC")
+    again = manage_form(client.get(manage).text)
+    assert (again["min_score"], again["quiet_days"]) == ("0.35", "send")
+    assert again["exclude_categories"] == "cs.CV\nq-bio.NC"
+
+
+def test_a_category_arxiv_does_not_have_is_named_beside_its_field(
+    service: Service, client: TestClient
+) -> None:
+    manage = confirmed(service, client)
+    form = manage_form(client.get(manage).text)
+    response = client.post(manage, data={**form, "exclude_categories": "computer vision!"})
+    assert response.status_code == 400
+    assert "not an arxiv category" in error_beside(response.text, "exclude_categories")
+    response = client.post(manage, data={**form, "min_score": "2"})
+    assert "from 0 to 1" in error_beside(response.text, "min_score")
+    assert row_of(service, "ada@example.org").profile.get("min_score", 0) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_text
 import re
 import time
 from email.message import EmailMessage
@@ -240,12 +241,23 @@ def test_a_bad_confirm_link_gets_a_friendly_400(
 
 
 def manage_form(html: str) -> dict[str, str]:
+    """What the manage form would post as the page shows it: every field, as a browser reads it."""
+    form = html[html.index('class="card manage-form"') :]
+    form = form[: form.index("</form>")]
     values = {"csrf_token": token_in(html)}
-    for name in ("topics", "exclude", "categories", "authors"):
-        found = re.search(rf'<textarea id="{name}" name="{name}"[^>]*>(.*?)</textarea>', html, re.S)
-        values[name] = found[1] if found else ""
-    values.update(per_digest="10", trending="0.2", timezone="UTC", send_hour="7")
-    values.update(frequency="daily", weekday="mon", paused_until="")
+    for name, typed in re.findall(
+        r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S
+    ):
+        values[name] = html_text.unescape(typed)
+    for tag in re.findall(r"<input [^>]*>", form):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name and ('type="radio"' not in tag or " checked" in tag):
+            values[name[1]] = html_text.unescape(value[1]) if value else ""
+    for name, options in re.findall(
+        r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', form, re.S
+    ):
+        chosen = re.search(r'<option value="([^"]*)" selected>', options)
+        values[name] = chosen[1] if chosen else re.findall(r'<option value="([^"]*)"', options)[0]
     return values
 
 
