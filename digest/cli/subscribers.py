@@ -13,8 +13,7 @@ from digest.cli.imports import import_command
 from digest.cli.output import echo_json
 from digest.config import load_settings
 from digest.errors import DigestError
-from digest.ingest.bibtex import TITLE_TOPIC_WEIGHT, decode_library, read_library
-from digest.models import Topic
+from digest.ingest.bibtex import decode_library, merge_library, read_library
 from digest.profiles import WEEKDAYS, check_timezone, parse_topic
 from digest.service import Service, utcnow
 from digest.store import subscribers
@@ -272,18 +271,13 @@ def import_bib(
     service = Service.open(load_settings())
     with service.db.session() as session:
         current = subscribers.to_subscriber(subscribers.get_row(session, email)).profile
-        seeds = tuple(dict.fromkeys(current.seeds + library.seeds))
-        known = {t.text.lower() for t in current.topics}
-        extra = tuple(
-            Topic(title, TITLE_TOPIC_WEIGHT)
-            for title in (library.titles if titles else ())
-            if title.lower() not in known
+        merged = merge_library(current, library, titles=titles)
+        subscribers.upsert_subscriber(
+            session, email, now=utcnow(), profile_changes=dict(merged.changes)
         )
-        changes = {"seeds": seeds, "topics": current.topics + extra}
-        subscribers.upsert_subscriber(session, email, now=utcnow(), profile_changes=changes)
     typer.echo(
-        f"{email.strip()}: {library.entries} entries, {len(seeds) - len(current.seeds)} new seeds,"
-        f" {len(extra)} title topics"
+        f"{email.strip()}: {library.entries} entries, {merged.new_seeds} new seeds,"
+        f" {merged.title_topics} title topics"
     )
 
 

@@ -14,6 +14,7 @@ import bibtexparser
 from bibtexparser.bparser import BibTexParser
 
 from digest.errors import DigestError
+from digest.models import Profile, Topic
 
 TITLE_TOPIC_WEIGHT = 0.5
 MAX_TITLE_TOPICS = 20
@@ -108,3 +109,30 @@ def read_library(text: str) -> Library:
         elif entry.get("title"):
             titles.setdefault(_clean_title(entry["title"]), None)
     return Library(tuple(seeds), tuple(titles)[:MAX_TITLE_TOPICS], len(database.entries))
+
+
+@dataclass(frozen=True)
+class LibraryMerge:
+    """What a library adds to a profile: the profile changes, and counts to tell the reader."""
+
+    changes: dict[str, tuple[str, ...] | tuple[Topic, ...]]
+    new_seeds: int
+    title_topics: int
+
+
+def merge_library(profile: Profile, library: Library, *, titles: bool = True) -> LibraryMerge:
+    """The library's seeds after the profile's own, and titles (of entries with no id) as
+    low-weight topics the profile does not have yet: the CLI's import-bib and the manage
+    page's upload, so both add a library the same way. Importing it twice adds nothing."""
+    seeds = tuple(dict.fromkeys(profile.seeds + library.seeds))
+    known = {t.text.lower() for t in profile.topics}
+    extra = tuple(
+        Topic(title, TITLE_TOPIC_WEIGHT)
+        for title in (library.titles if titles else ())
+        if title.lower() not in known
+    )
+    return LibraryMerge(
+        changes={"seeds": seeds, "topics": profile.topics + extra},
+        new_seeds=len(seeds) - len(profile.seeds),
+        title_topics=len(extra),
+    )

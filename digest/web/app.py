@@ -20,6 +20,7 @@ from digest.deliver.sns import UrlRule
 from digest.resources import templates_dir
 from digest.service import Service, utcnow
 from digest.web import (
+    account,
     archive,
     health,
     home,
@@ -90,6 +91,7 @@ ROUTES = [
     *topics.routes,
     *subscribe.routes,
     *manage.routes,
+    *account.routes,
     *unsubscribe.routes,
     *links.routes,
     *archive.routes,

@@ -1,5 +1,5 @@
-"""The manage page behind a signed link: edit the profile, preview the next digest, export,
-replace the feed link, delete.
+"""The manage page behind a signed link: edit the profile, add a BibTeX library, preview the
+next digest (or, once unsubscribed, a way back), export, replace the feed link, delete.
 
 The preview is :func:`digest.pipeline.digest_for`, the ranking the email (and `digest preview`)
 uses, over the window's analysis shared with the other ranking pages (:mod:`digest.web.ranked`).
@@ -13,21 +13,34 @@ from functools import partial
 from typing import Any
 
 from starlette.background import BackgroundTask
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from digest import pipeline
+from digest.errors import DigestError
+from digest.ingest.bibtex import decode_library, merge_library, read_library
 from digest.models import Digest, Subscriber
 from digest.profiles import WEEKDAYS
 from digest.render.views import group_picks
-from digest.store import archive, feedback, papers, subscribers
+from digest.store import papers, subscribers
 from digest.web.archive import feed_url_for
+from digest.web.clients import network_of
 from digest.web.forms import FormError, parse_manage_form, topic_lines
 from digest.web.mail import send_in_background
-from digest.web.pages import SignedLink, form_post, page, subscriber_ref, verify_link, web
+from digest.web.pages import (
+    SignedLink,
+    client_ip,
+    form_post,
+    page,
+    subscriber_ref,
+    too_many_requests,
+    verify_link,
+    web,
+)
 from digest.web.ranked import personal, ranking_context
+from digest.web.subscribe import prepare_signup_email
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +60,9 @@ FIELD_LABELS = {
     "send_hour": "Send around",
     "timezone": "Time zone",
     "paused_until": "Pause until",
+    "library": "BibTeX library",
 }
+MAX_LIBRARY_BYTES = 4 * 1024 * 1024  # a Zotero export of a few thousand entries
 
 
 def form_values(subscriber: Subscriber, paused_until: dt.date | None) -> dict[str, Any]:
@@ -93,10 +108,12 @@ def _manage_page(
     service = web(request).service
     feed_url = feed_url_for(request, subscriber)
     links = service.links.for_subscriber(subscriber)
-    previewed = personal(request, partial(_preview, request, subscriber))
-    if isinstance(previewed, Response):
-        return previewed
-    digest, day = previewed
+    digest, day = Digest(subscriber, dt.date.min, ()), dt.date.min
+    if subscriber.state != "unsubscribed":  # a preview of mail that will not come misleads
+        previewed = personal(request, partial(_preview, request, subscriber))
+        if isinstance(previewed, Response):
+            return previewed
+        digest, day = previewed
     return page(
         request,
         "manage.html",
@@ -114,14 +131,28 @@ def _manage_page(
         preview_groups=group_picks(digest, links),
         preview_count=len(digest.picks),
         weekdays=WEEKDAYS,
+        library_added=_library_notice(request),
     )
+
+
+def _library_notice(request: Request) -> tuple[int, int, int] | None:
+    """(entries, new seeds, title topics) of the upload the redirect reports, if any."""
+    parts = request.query_params.get("library", "").split(".")
+    if len(parts) != 3 or not all(p.isdigit() and len(p) < 7 for p in parts):
+        return None
+    entries, seeds, titles = (int(p) for p in parts)
+    return entries, seeds, titles
+
+
+def _stored_values(request: Request, subscriber: Subscriber) -> dict[str, Any]:
+    with web(request).service.db.session() as session:
+        paused = subscribers.get_row(session, subscriber.email).paused_until
+    return form_values(subscriber, paused)
 
 
 def show_manage(request: Request) -> Response:
     link = verify_link(request, "manage")
-    with web(request).service.db.session() as session:
-        paused = subscribers.get_row(session, link.subscriber.email).paused_until
-    values = form_values(link.subscriber, paused)
+    values = _stored_values(request, link.subscriber)
     saved = request.query_params.get("saved") == "1"
     return _manage_page(request, link.token, link.subscriber, values, saved=saved)
 
@@ -134,23 +165,72 @@ def _save_manage(request: Request, link: SignedLink, form: FormData) -> Response
     except FormError as exc:
         values = {key: form.get(key, "") for key in form_values(subscriber, None)}
         return _manage_page(request, token, subscriber, values, error=exc)
+    task = _store_changes(request, subscriber, changes.profile, changes.schedule)
+    return RedirectResponse(f"/manage/{token}?saved=1", status_code=303, background=task)
+
+
+def _store_changes(
+    request: Request,
+    subscriber: Subscriber,
+    profile: dict[str, Any],
+    schedule: dict[str, Any] | None = None,
+) -> BackgroundTask | None:
+    """Save the changes; if anything changed, the note to the address that says so."""
+    ctx = web(request)
     with ctx.service.db.session() as session:
         row = subscribers.get_row(session, subscriber.email)
         before = subscribers.subscriber_json(row)
         row, _ = subscribers.upsert_subscriber(
-            session,
-            subscriber.email,
-            now=now,
-            profile_changes=changes.profile,
-            schedule=changes.schedule,
+            session, subscriber.email, now=ctx.clock(), profile_changes=profile, schedule=schedule
         )
         changed = subscribers.subscriber_json(row) != before
         updated = subscribers.to_subscriber(row)
-    task = None
-    if changed:
-        log.info("%s changed their profile on the web", subscriber_ref(subscriber))
-        task = _preferences_changed_email(request, updated)
-    return RedirectResponse(f"/manage/{token}?saved=1", status_code=303, background=task)
+    if not changed:
+        return None
+    log.info("%s changed their profile on the web", subscriber_ref(subscriber))
+    return _preferences_changed_email(request, updated)
+
+
+def _upload_library(request: Request, link: SignedLink, form: FormData) -> Response:
+    """A BibTeX file's papers become seeds (never sent back), as `subscribers import-bib`."""
+    token, subscriber = link.token, link.subscriber
+    upload = form.get("library")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise DigestError("choose a .bib file first")
+        data = upload.file.read(MAX_LIBRARY_BYTES + 1)
+        library = read_library(decode_library(data, upload.filename))
+    except DigestError as exc:
+        error = FormError("library", str(exc))
+        return _manage_page(
+            request, token, subscriber, _stored_values(request, subscriber), error=error
+        )
+    merged = merge_library(subscriber.profile, library)
+    task = _store_changes(request, subscriber, dict(merged.changes))
+    added = f"{library.entries}.{merged.new_seeds}.{merged.title_topics}"
+    return RedirectResponse(
+        f"/manage/{token}?library={added}#your-library", status_code=303, background=task
+    )
+
+
+def _resubscribe(request: Request, link: SignedLink, form: FormData) -> Response:
+    """The way back after unsubscribing: a new confirmation email, as signing up again sends.
+
+    Manage links live for months and get forwarded, so the link alone does not subscribe the
+    address again; the owner's click in the new email does.
+    """
+    ctx, subscriber = web(request), link.subscriber
+    if subscriber.state != "unsubscribed":
+        return RedirectResponse(f"/manage/{link.token}", status_code=303)
+    refused = ctx.limits.refuse_signup(network_of(client_ip(request)), subscriber.email)
+    if refused is not None:
+        return too_many_requests(request)
+    rendered, recipient, kind = prepare_signup_email(
+        ctx.service, subscriber.email, (), now=ctx.clock()
+    )
+    log.info("%s asked to subscribe again: sending %s email", subscriber_ref(recipient), kind)
+    task = send_in_background(ctx.service, rendered, recipient, kind=kind, now=ctx.clock())
+    return page(request, "check_inbox.html", background=task)
 
 
 def _preferences_changed_email(request: Request, subscriber: Subscriber) -> BackgroundTask | None:
@@ -166,82 +246,26 @@ def _preferences_changed_email(request: Request, subscriber: Subscriber) -> Back
     )
 
 
-def export(request: Request) -> Response:
-    """Everything stored about the subscriber, as a JSON download: the profile, feedback, and
-    every delivery (sent or not) with the papers it carried and why they were picked."""
-    subscriber = verify_link(request, "manage").subscriber
-    with web(request).service.db.session() as session:
-        data = subscribers.subscriber_json(subscribers.get_row(session, subscriber.email))
-        data["feedback"] = [
-            {"paper_id": paper_id, "direction": direction}
-            for paper_id, direction in sorted(feedback.feedback_for(session, subscriber.id).items())
-        ]
-        history = archive.delivery_history(session, subscriber.id)
-    data["deliveries"] = [delivery_json(record) for record in history]
-    return JSONResponse(
-        data,
-        headers={"content-disposition": 'attachment; filename="my-digest-data.json"'},
-    )
-
-
-def delivery_json(record: archive.DeliveryRecord) -> dict[str, Any]:
-    return {
-        "date": record.date.isoformat(),
-        "kind": record.kind,
-        "state": record.state,
-        "attempts": record.attempts,
-        "last_code": record.last_code,
-        "last_message": record.last_message,
-        "created_at": record.created_at.isoformat(),
-        "sent_at": record.sent_at.isoformat() if record.sent_at else None,
-        "themes": list(record.themes),
-        "picks": [
-            {
-                "position": pick.position,
-                "paper_id": pick.paper.id,
-                "title": pick.paper.title,
-                "url": pick.paper.url,
-                "topic": pick.topic,
-                "score": pick.score,
-                "reasons": list(pick.reasons),
-            }
-            for pick in record.picks
-        ],
-    }
-
-
-def _new_feed_link(request: Request, link: SignedLink, form: FormData) -> Response:
-    """Ends every feed link so far (a leaked one, say); the manage page shows the new one."""
-    ctx = web(request)
-    with ctx.service.db.session() as session:
-        subscribers.new_feed_generation(session, link.subscriber.id, now=ctx.clock())
-    log.info("%s made a new feed link", subscriber_ref(link.subscriber))
-    return RedirectResponse(f"/manage/{link.token}?feed=new#your-data", status_code=303)
-
-
-def ask_delete(request: Request) -> Response:
-    """Asks once more before the POST deletes everything."""
-    return page(request, "delete.html", token=verify_link(request, "manage").token)
-
-
-def _delete(request: Request, link: SignedLink, form: FormData) -> Response:
-    """Deletes the subscriber and all their data but a suppression hash."""
-    ctx = web(request)
-    with ctx.service.db.session() as session:
-        subscribers.remove_subscriber(session, link.subscriber.email, now=ctx.clock())
-    log.info("%s deleted their data", subscriber_ref(link.subscriber))
-    return page(request, "deleted.html")
-
-
 _manage_link = partial(verify_link, purpose="manage")
 
 routes = [
     Route("/manage/{token}", show_manage, methods=["GET", "HEAD"]),
     Route("/manage/{token}", form_post("manage", _manage_link, _save_manage), methods=["POST"]),
-    Route("/manage/{token}/export.json", export, methods=["GET"]),
     Route(
-        "/manage/{token}/feed", form_post("manage", _manage_link, _new_feed_link), methods=["POST"]
+        "/manage/{token}/library",
+        form_post(
+            "manage",
+            _manage_link,
+            _upload_library,
+            max_bytes=MAX_LIBRARY_BYTES,
+            max_files=1,
+        ),
+        methods=["POST"],
+        max_body_size=MAX_LIBRARY_BYTES,
     ),
-    Route("/manage/{token}/delete", ask_delete, methods=["GET", "HEAD"]),
-    Route("/manage/{token}/delete", form_post("delete", _manage_link, _delete), methods=["POST"]),
+    Route(
+        "/manage/{token}/resubscribe",
+        form_post("resubscribe", _manage_link, _resubscribe),
+        methods=["POST"],
+    ),
 ]

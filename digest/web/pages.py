@@ -165,12 +165,15 @@ def error_page(request: Request, status_code: int, title: str, message: str) -> 
     return page(request, "error.html", status_code=status_code, title=title, message=message)
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, refusing oversized bodies before they are parsed."""
+async def read_form(
+    request: Request, *, max_bytes: int = MAX_FORM_BYTES, max_files: int = 0
+) -> FormData:
+    """The posted form, refusing oversized bodies before they are parsed. Forms take no files
+    unless ``max_files`` says so; the route's ``max_body_size`` must then allow ``max_bytes``."""
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
+    if length is not None and (not length.isdigit() or int(length) > max_bytes):
         raise FormTooLarge()
-    return await request.form(max_files=0, max_fields=200, max_part_size=MAX_FORM_BYTES)
+    return await request.form(max_files=max_files, max_fields=200, max_part_size=MAX_FORM_BYTES)
 
 
 class FormTooLarge(Exception):
@@ -216,19 +219,22 @@ def form_post(
     save: Callable[[Request, Loaded, FormData], Response],
     *,
     exempt: Callable[[FormData], bool] | None = None,
+    max_bytes: int = MAX_FORM_BYTES,
+    max_files: int = 0,
 ) -> Callable[[Request], Awaitable[Response]]:
     """A POST endpoint that keeps the database off the event loop.
 
     ``load`` (verify the signed link, read what the page is about; a Response ends there) runs
     in the thread pool, the form is read and checked here (CSRF, then ``action``'s rate limit,
     unless ``exempt`` says this form needs neither), and ``save`` runs in the thread pool.
+    ``max_bytes`` and ``max_files`` are :func:`read_form`'s.
     """
 
     async def endpoint(request: Request) -> Response:
         loaded = await run_in_threadpool(load, request)
         if isinstance(loaded, Response):
             return loaded
-        form = await read_form(request)
+        form = await read_form(request, max_bytes=max_bytes, max_files=max_files)
         if not (exempt and exempt(form)) and (refused := form_refusal(request, form, action)):
             return refused
         return await run_in_threadpool(save, request, loaded, form)
