@@ -1,4 +1,5 @@
-"""Unsubscribe in one step: RFC 8058 one-click from mail clients, one button for people.
+"""Unsubscribe in one step: RFC 8058 one-click from mail clients, one button for people, and
+beside it the two things people often want instead: a weekly digest, or a pause.
 
 The signed URL is the whole authority: the one-click POST (``List-Unsubscribe=One-Click``)
 comes from a mail provider without cookies, so it needs no CSRF token; the page's own button
@@ -7,6 +8,7 @@ carries one like every form. Either way the answer is 200 with a short page, nev
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import logging
 from functools import partial
@@ -32,11 +34,21 @@ log = logging.getLogger(__name__)
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 UNDO_WINDOW = dt.timedelta(hours=1)
+PAUSE = dt.timedelta(weeks=4)
 
 
 def ask_unsubscribe(request: Request) -> Response:
     link = verify_link(request, "unsubscribe")
-    return page(request, "unsubscribe.html", token=link.token, subscriber=link.subscriber)
+    ctx = web(request)
+    return page(
+        request,
+        "unsubscribe.html",
+        token=link.token,
+        subscriber=link.subscriber,
+        weekday=calendar.day_name[link.subscriber.weekday % 7],
+        pause_until=ctx.clock().date() + PAUSE,
+        manage_url=ctx.service.links.for_subscriber(link.subscriber).manage,
+    )
 
 
 def is_one_click(form: FormData) -> bool:
@@ -78,6 +90,30 @@ def _resubscribe(request: Request, link: SignedLink, form: FormData) -> Response
     return page(request, "confirmed.html", links=links, subscriber=subscriber, resubscribed=True)
 
 
+def _less_often(request: Request, link: SignedLink, form: FormData, *, choice: str) -> Response:
+    """ "Weekly instead" or "pause for four weeks": the schedule changes, the subscription stays."""
+    ctx, subscriber = web(request), link.subscriber
+    if subscriber.state != "confirmed":
+        raise LinkRejected("this subscription is not active, so there is nothing to change")
+    today = ctx.clock().date()
+    schedule = {"frequency": "weekly"} if choice == "weekly" else {"paused_until": today + PAUSE}
+    with ctx.service.db.session() as session:
+        row, _ = subscribers.upsert_subscriber(
+            session, subscriber.email, now=ctx.clock(), schedule=schedule
+        )
+        subscriber, paused_until = subscribers.to_subscriber(row), row.paused_until
+    log.info("%s chose %s on the unsubscribe page", subscriber_ref(subscriber), choice)
+    return page(
+        request,
+        "less_often.html",
+        subscriber=subscriber,
+        choice=choice,
+        weekday=calendar.day_name[subscriber.weekday % 7],
+        paused_until=paused_until,
+        manage_url=ctx.service.links.for_subscriber(subscriber).manage,
+    )
+
+
 _unsubscribe_link = partial(verify_link, purpose="unsubscribe")
 
 routes = [
@@ -86,6 +122,14 @@ routes = [
         "/unsubscribe/{token}",
         form_post("unsubscribe", _unsubscribe_link, _unsubscribe, exempt=is_one_click),
         methods=["POST"],
+    ),
+    *(
+        Route(
+            f"/unsubscribe/{{token}}/{choice}",
+            form_post("manage", _unsubscribe_link, partial(_less_often, choice=choice)),
+            methods=["POST"],
+        )
+        for choice in ("weekly", "pause")
     ),
     Route(
         "/unsubscribe/{token}/resubscribe",

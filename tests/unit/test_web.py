@@ -334,13 +334,35 @@ def test_one_click_unsubscribe_needs_no_cookie_or_csrf(
     assert row_of(service, "ada@example.org").state == "unsubscribed"
 
 
-def test_unsubscribe_page_has_one_button_and_changes_nothing(
+def test_unsubscribe_page_names_the_address_offers_less_mail_and_changes_nothing(
     service: Service, client: TestClient
 ) -> None:
     confirmed(service, client)
     html = client.get(list_unsubscribe_url(outbox(service)[-1])).text
-    assert post_forms(html) == 1 and html.count("<button") == 1
+    assert "ada@example.org" in html
+    assert html.count('class="button danger"') == 1
+    assert "One digest a week" in html and "Pause for four weeks" in html
+    assert "/manage/" in html
     assert row_of(service, "ada@example.org").state == "confirmed"
+
+
+@pytest.mark.parametrize("choice", ["weekly", "pause"])
+def test_the_unsubscribe_page_can_make_it_weekly_or_pause_it(
+    service: Service, client: TestClient, choice: str
+) -> None:
+    confirmed(service, client)
+    url = list_unsubscribe_url(outbox(service)[-1])
+    done = client.post(f"{url}/{choice}", data={"csrf_token": token_in(client.get(url).text)})
+    assert done.status_code == 200 and "ada@example.org" in done.text
+    row = row_of(service, "ada@example.org")
+    assert row.state == "confirmed"
+    if choice == "weekly":
+        assert row.frequency == "weekly" and "every Monday" in done.text
+    else:
+        assert row.paused_until is not None and "Paused" in done.text
+        assert (row.paused_until - row.created_at.date()).days in (27, 28)
+    refused = client.post(f"{url}/{choice}", data={})
+    assert refused.status_code == 403
 
 
 def test_unsubscribe_then_resubscribe_from_the_result_page(
