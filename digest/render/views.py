@@ -6,9 +6,12 @@ that came from a feed passes :func:`~digest.render.text.safe_url` here, before a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from markupsafe import Markup
 
@@ -105,11 +108,36 @@ class PaperView:
     block: PaperBlock = PaperBlock()
 
 
+def section_anchor(topic: str) -> str:
+    """The id of a topic's section on the archive page, so the email's "+N more" link lands on
+    it: the topic's words in ASCII, or a short hash for a topic written in none."""
+    slug = re.sub(r"[^a-z0-9]+", "-", topic.lower()).strip("-")[:48]
+    return f"topic-{slug or hashlib.sha256(topic.encode()).hexdigest()[:10]}"
+
+
+Grouped = TypeVar("Grouped")
+
+
+def by_topic(
+    items: Iterable[Grouped], topic_of: Callable[[Grouped], str | None]
+) -> dict[str, list[Grouped]]:
+    """Items per topic label, topics in the order of their first item, items in their order:
+    the email's sections, which the archive page repeats."""
+    grouped: dict[str, list[Grouped]] = {}
+    for item in items:
+        grouped.setdefault(topic_of(item) or OTHER_TOPIC, []).append(item)
+    return grouped
+
+
 @dataclass(frozen=True)
 class TopicGroup:
     topic: str
     papers: tuple[PaperView, ...]
     overflow: int = 0
+
+    @property
+    def anchor(self) -> str:
+        return section_anchor(self.topic)
 
 
 def paper_view(pick: Pick, links: Links, block: PaperBlock = PaperBlock()) -> PaperView:
@@ -132,12 +160,15 @@ def group_picks(
     a section (the ranking serves every topic it can; the rest are in the archive).
     ``blocks`` gives each paper's pre-rendered email block (the email renderer's cache).
     """
-    grouped: dict[str, list[PaperView]] = {}
-    for pick in digest.picks:
-        block = blocks(pick.paper) if blocks else PaperBlock()
-        grouped.setdefault(pick.topic or OTHER_TOPIC, []).append(paper_view(pick, links, block))
     overflow = {OTHER_TOPIC if t == OTHER_LABEL else t: n for t, n in digest.overflow}
-    return tuple(TopicGroup(t, tuple(p), overflow.get(t, 0)) for t, p in grouped.items())
+    return tuple(
+        TopicGroup(
+            topic,
+            tuple(paper_view(p, links, blocks(p.paper) if blocks else PaperBlock()) for p in picks),
+            overflow.get(topic, 0),
+        )
+        for topic, picks in by_topic(digest.picks, lambda pick: pick.topic).items()
+    )
 
 
 def section_ordered(themes: Sequence[str], groups: Sequence[TopicGroup]) -> list[str]:

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from digest import pipeline
 from digest.models import Pick, Subscriber
 from digest.ops import due_times
-from digest.render.views import OTHER_TOPIC, PaperFacts, paper_facts
+from digest.render.views import OTHER_TOPIC, PaperFacts, by_topic, paper_facts, section_anchor
 from digest.store import archive, subscribers
 from digest.tokens import ExpiredToken, InvalidToken
 from digest.web.pages import error_page, page, verify_link, web
@@ -83,6 +83,31 @@ def overflow_groups(
     return groups
 
 
+@dataclass(frozen=True)
+class ArchiveSection:
+    """One topic of a past digest, once: the papers the email carried, then its "+N more"."""
+
+    topic: str
+    items: tuple[ArchiveItem, ...]
+    more: OverflowGroup | None
+
+    @property
+    def anchor(self) -> str:
+        return section_anchor(self.topic)
+
+
+def archive_sections(items: list[ArchiveItem], more: list[OverflowGroup]) -> list[ArchiveSection]:
+    """The day page's sections in the email's order (its topics in the order of their best
+    pick), each with the papers the cap left out beneath it; overflow of a topic the email
+    had no paper for comes after (the email has no section for it either)."""
+    extra = {group.topic: group for group in more}
+    sections = [
+        ArchiveSection(topic, tuple(papers), extra.pop(topic, None))
+        for topic, papers in by_topic(items, lambda item: item.topic).items()
+    ]
+    return sections + [ArchiveSection(g.topic, (), g) for g in extra.values()]
+
+
 def rfc3339(moment: dt.datetime) -> str:
     """Atom's timestamp form, in UTC (a naive time from SQLite is already UTC)."""
     if moment.tzinfo is not None:
@@ -126,8 +151,8 @@ def show_archive(request: Request) -> Response:
         token=token,
         day=day,
         dates=dates,
-        items=items,
-        more=more,
+        sections=archive_sections(items, more),
+        count=len(items),
         links=links,
         feed_url=ctx.service.links.feed_url(subscriber, generation),
     )

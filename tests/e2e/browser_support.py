@@ -114,6 +114,15 @@ def evaluate(driver: Any, script: str) -> Any:
     return result["result"].get("value")
 
 
+def click_and_wait(driver: Any, selector: str, text: str, timeout: float = 10) -> None:
+    """Press the control and wait for the page the form answers with to show ``text`` (a
+    click returns before the browser has loaded the answer)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.find_element("css selector", selector).click()
+    WebDriverWait(driver, timeout).until(lambda d: text in d.page_source)
+
+
 def set_viewport(driver: Any, width: int, height: int = 900) -> None:
     """The page's layout width exactly (a window's size includes the browser's frame)."""
     driver.execute_cdp_cmd(

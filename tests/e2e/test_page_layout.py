@@ -24,6 +24,7 @@ from tests.e2e.browser_support import (
     Layout,
     Site,
     chromium,
+    click_and_wait,
     low_contrast_in_dark_mode,
     measure,
     serving_site,
@@ -140,9 +141,14 @@ def test_every_page_fits_a_phone_and_a_desktop(site: Site, browser: Any) -> None
         problems += problems_of(name, layouts) + dark_problems(browser, name)
         print(name, {w: (m.scroll_width, m.height) for w, m in layouts.items()})
     browser.get(signed["unsubscribe"])
-    browser.find_element("css selector", "main form button.danger").click()
-    assert "You are unsubscribed" in browser.page_source
+    click_and_wait(browser, "form[action$='/pause'] button", "Paused")
+    problems += problems_of("paused", measured(browser, "paused"))
+    browser.get(signed["unsubscribe"])
+    click_and_wait(browser, "main form button.danger", "You are unsubscribed")
     problems += problems_of("unsubscribed", measured(browser, "unsubscribed"))
+    browser.get(signed["manage"])
+    assert "Subscribe again" in browser.page_source
+    problems += problems_of("manage-unsubscribed", measured(browser, "manage-unsubscribed"))
     assert not problems, "\n".join(problems)
 
 

@@ -145,3 +145,32 @@ def test_manage_links_the_feed(service: Service, client: TestClient) -> None:
     manage = confirmed(service, client)
     html = client.get(manage).text
     assert re.search(r'href="[^"]+/archive/[^"]+/feed\.atom"', html)
+
+
+def html_part(service: Service) -> str:
+    body = outbox(service)[-1].get_body(preferencelist=("html",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def test_the_day_page_has_the_emails_sections_once_in_its_order_with_jump_links(
+    service: Service, client: TestClient
+) -> None:
+    confirmed(service, client)
+    topics = (Topic("reinforcement learning"), Topic("LLM agents"), Topic("diffusion models"))
+    set_profile(service, "ada@example.org", topics=topics, per_digest=5)
+    text = send_digest(service)
+    email_sections = re.findall(r'<h2 class="topic"[^>]*>([^<]+?)\s*(?:<|$)', html_part(service))
+    assert len(email_sections) >= 2
+    (url,) = set(re.findall(rf"View in browser: ({re.escape(BASE)}/archive/\S+)", text))
+    html = client.get(url).text
+    page_sections = re.findall(r'<h2 class="topic" id="[^"]+">([^<]+)</h2>', html)
+    assert page_sections == [s.strip() for s in email_sections]
+    jumps = re.findall(r'<nav class="jump".*?</nav>', html, re.S)[0]
+    for anchor in re.findall(r'href="#([^"]+)"', jumps):
+        assert f'id="{anchor}"' in html
+    more_links = re.findall(rf"more on .+?: ({re.escape(BASE)}/archive/\S+)", text)
+    assert more_links, "five slots for three topics leave some out"
+    for link in more_links:
+        page, anchor = link.split("#")
+        assert page == url and f'id="{anchor}"' in html
