@@ -16,9 +16,7 @@ import email
 import email.policy
 import re
 import time
-from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -34,9 +32,7 @@ from tests.e2e.browser_support import (
     MISSING,
     SKIP_REASON,
     Site,
-    chromium,
     evaluate,
-    serving_site,
     snap,
 )
 
@@ -44,18 +40,6 @@ if MISSING:
     pytest.skip(SKIP_REASON, allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
 from selenium.webdriver.common.by import By  # noqa: E402
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    with serving_site(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as driver:
-        yield driver
 
 
 def outbox(service: Service) -> list[EmailMessage]:

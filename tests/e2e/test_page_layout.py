@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +25,6 @@ from tests.e2e.browser_support import (
     click_and_wait,
     low_contrast_in_dark_mode,
     measure,
-    serving_site,
     snap,
 )
 
@@ -37,18 +34,6 @@ pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)
 
 WIDTHS = (375, 1280)
 READER = "ada@example.org"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    with serving_site(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as driver:
-        yield driver
 
 
 def reader_with_a_digest(site: Site) -> tuple[dict[str, str], dt.date]:
@@ -155,8 +140,7 @@ def test_every_page_fits_a_phone_and_a_desktop(site: Site, browser: Any) -> None
 def sign_up(browser: Any, url: str, address: str) -> None:
     browser.get(url + "/subscribe")
     browser.find_element("css selector", "input[name=email]").send_keys(address)
-    browser.find_element("css selector", ".subscribe-form button").click()
-    assert "Check your inbox" in browser.page_source
+    click_and_wait(browser, ".subscribe-form button", "Check your inbox")
 
 
 def stored_zone(site: Site, address: str) -> str:
@@ -180,6 +164,5 @@ def test_sign_up_offers_a_plain_select_when_scripts_are_off(site: Site, browser:
     assert zone.first_selected_option.text == "UTC"
     zone.select_by_visible_text("Europe/Berlin")
     browser.find_element("css selector", "input[name=email]").send_keys("berlin@example.org")
-    browser.find_element("css selector", ".subscribe-form button").click()
-    assert "Check your inbox" in browser.page_source
+    click_and_wait(browser, ".subscribe-form button", "Check your inbox")
     assert stored_zone(site, "berlin@example.org") == "Europe/Berlin"

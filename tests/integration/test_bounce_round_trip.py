@@ -60,11 +60,19 @@ def test_the_bounce_domain_setting_moves_the_envelope_sender(
     assert all(m.data.count(b"bounces.news.example") == 0 for m in sink.messages)
 
 
-def report_to(sender: str, recipient: str) -> bytes:
-    """A Postfix DSN as it would come back to ``sender`` for a mailbox that does not exist."""
-    raw = (BOUNCES / "postfix-hard.eml").read_bytes()
-    raw = raw.replace(b"bounces+1-twhx3koum4@example.org", sender.encode())
-    return raw.replace(b"ada@example.net", recipient.encode())
+def readdressed(fixture: str, sender: str, recipient: str) -> bytes:
+    """A recorded report as it would come back to ``sender`` about ``recipient``: the
+    fixture's own envelope sender and recipient (named in FIXTURE_ADDRESSES) replaced."""
+    raw = (BOUNCES / fixture).read_bytes()
+    old_sender, old_recipient = FIXTURE_ADDRESSES[fixture]
+    raw = raw.replace(old_sender.encode(), sender.encode())
+    return raw.replace(old_recipient.encode(), recipient.encode())
+
+
+FIXTURE_ADDRESSES = {
+    "postfix-hard.eml": ("bounces+1-twhx3koum4@example.org", "ada@example.net"),  # no mailbox
+    "arf-yahoo-abuse.eml": ("bounces+7-xe2x7ap2mb@example.org", "gail@yahoo.com"),  # abuse
+}
 
 
 def test_a_report_to_the_envelope_sender_stops_the_next_digest(
@@ -80,7 +88,7 @@ def test_a_report_to_the_envelope_sender_stops_the_next_digest(
         app,
         ["bounces", "ingest", "--json", "--now", (NOW + dt.timedelta(hours=3)).isoformat(), "-"],
         env=env,
-        input=report_to(bob_sender, "bob@example.org"),
+        input=readdressed("postfix-hard.eml", bob_sender, "bob@example.org"),
     )
     assert ingested.exit_code == 0, ingested.output
     (event,) = json.loads(ingested.output)[0]["events"]
@@ -94,13 +102,6 @@ def test_a_report_to_the_envelope_sender_stops_the_next_digest(
     assert received(sink) == Counter(
         {"ada@example.org": 2, "bob@example.org": 1, "cyd@example.org": 2}
     )
-
-
-def complaint_to(sender: str, recipient: str) -> bytes:
-    """Yahoo's ARF abuse report for the message sent from ``sender`` to ``recipient``."""
-    raw = (BOUNCES / "arf-yahoo-abuse.eml").read_bytes()
-    raw = raw.replace(b"bounces+7-xe2x7ap2mb@example.org", sender.encode())
-    return raw.replace(b"gail@yahoo.com", recipient.encode())
 
 
 def test_complaints_past_the_rate_stop_the_next_run_and_show_everywhere(
@@ -117,7 +118,7 @@ def test_complaints_past_the_rate_stop_the_next_run_and_show_everywhere(
         app,
         ["bounces", "ingest", "--now", (NOW + dt.timedelta(hours=3)).isoformat(), "-"],
         env=env,
-        input=complaint_to(sender, "bob@example.org"),
+        input=readdressed("arf-yahoo-abuse.eml", sender, "bob@example.org"),
     )
     assert ingested.exit_code == 0 and "-> unsubscribed" in ingested.output, ingested.output
 
