@@ -15,7 +15,7 @@ from digest.pipeline.ingest_job import IngestReport
 from digest.pipeline.ingest_run import run_ingest
 from digest.pipeline.plan import PlanReport, plan_digests
 from digest.service import Service, sending_process_parts
-from digest.store import planning, subscribers
+from digest.store import plan_shards, planning, subscribers
 
 
 @dataclass
@@ -81,8 +81,9 @@ def _run_daily(
         return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=delivery)
     with service.db.session() as session:
         recipients = len(planning.confirmed_subscriber_ids(session))
+    key = plan_shards.plan_key("daily", date, service.settings.window_days, now)
     with sending(service, now=now, recipients=recipients) as sent:
-        plan = plan_digests(service, date, now=now)
+        plan = plan_digests(service, date, now=now, shard_key=key)
     return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=sent.report)
 
 

@@ -15,7 +15,7 @@ from digest.ops.metrics import process_metrics
 from digest.pipeline.daily import run_summary, sending
 from digest.pipeline.plan import PlanReport, plan_digests
 from digest.service import Service
-from digest.store import deliveries, subscribers
+from digest.store import deliveries, plan_shards, subscribers
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,13 @@ def _run_due(service: Service, *, now: dt.datetime, dry_run: bool) -> DueReport:
     def plan_all() -> list[PlanReport]:
         return [
             plan_digests(
-                service, date, now=now, targets=targets, dry_run=dry_run, window_days=window
+                service,
+                date,
+                now=now,
+                targets=targets,
+                dry_run=dry_run,
+                window_days=window,
+                shard_key=plan_shards.plan_key("due", date, window, now),
             )
             for (date, window), targets in sorted(groups.items())
             if targets

@@ -17,7 +17,7 @@ from digest.pipeline.digests import RankingContext, assemble_digest, ranking_con
 from digest.pipeline.tldr_job import TldrMaker
 from digest.render.compose import digest_message_id
 from digest.service import Service
-from digest.store import deliveries, planning, subscribers, suppressions
+from digest.store import deliveries, plan_shards, planning, subscribers, suppressions
 from digest.store.editions import EditionKey, sent_paper_ids
 from digest.store.seeds import seed_papers
 
@@ -46,40 +46,100 @@ def plan_digests(
     targets: Sequence[Subscriber] | None = None,
     dry_run: bool = False,
     window_days: int | None = None,
+    shard_key: str | None = None,
 ) -> PlanReport:
     """Rank the subscribers (default: every confirmed one) and record their deliveries.
 
     Subscribers are read, ranked and recorded ``PLAN_CHUNK`` at a time (the first chunk is
     smaller), so memory does not grow with their number. A dry run ranks and reports but
-    records nothing; `window_days` overrides the setting.
+    records nothing; `window_days` overrides the setting. With ``shard_key`` on PostgreSQL,
+    replicas planning the same run share it in shards (:mod:`digest.store.plan_shards`).
     """
-    report = PlanReport(date)
     with service.db.session() as session:
         if only:
             targets = [subscribers.to_subscriber(subscribers.get_row(session, only))]
         ids = planning.confirmed_subscriber_ids(session) if targets is None else []
         have = deliveries.dates_with_delivery(session, date)
         suppressed = suppressions.suppression_list(session)
-    context = ranking_context(service, date, window_days)
-    editions: dict[EditionKey, int] = {}  # picks recorded so far, shared across chunks
-    tldr = TldrMaker(service)
-    count = len(targets if targets is not None else ids)
-    bounds = [0, *range(FIRST_CHUNK, count, PLAN_CHUNK), count] if count else []
-    for start, end in itertools.pairwise(bounds):
-        if targets is not None:
-            chunk = list(targets[start:end])
-        else:
-            with service.db.session() as session:
-                found = subscribers.subscribers_by_ids(session, ids[start:end])
-                chunk = [found[sid] for sid in ids[start:end] if sid in found]
-        eligible = []
-        for subscriber in chunk:
-            if subscriber.id in have:
-                report.already_had += 1
-            elif subscriber.state == "confirmed" and subscriber.email not in suppressed:
-                eligible.append(subscriber)
-        _plan_chunk(service, context, eligible, report, editions, tldr, now=now, dry_run=dry_run)
-    return report
+    run = _PlanRun(
+        service,
+        ranking_context(service, date, window_days),
+        PlanReport(date),
+        TldrMaker(service),
+        have,
+        suppressed,
+        now=now,
+        dry_run=dry_run,
+    )
+    everyone = [t.id for t in targets] if targets is not None else ids
+    if shard_key and not (dry_run or only) and service.db.engine.dialect.name == "postgresql":
+        plan_shards.plan_in_shards(
+            service.db,
+            shard_key,
+            everyone,
+            lambda start, end: run.plan(_within(targets, ids, start, end)),
+            now=now,
+            first=FIRST_CHUNK,
+            size=PLAN_CHUNK,
+        )
+    else:
+        run.plan(targets if targets is not None else ids)
+    return run.report
+
+
+def _within(
+    targets: Sequence[Subscriber] | None, ids: Sequence[int], start: int, end: int | None
+) -> Sequence[Subscriber] | Sequence[int]:
+    """The targets (or ids) whose subscriber id lies in the shard [start, end)."""
+    if targets is not None:
+        return [t for t in targets if start <= t.id and (end is None or t.id < end)]
+    return [sid for sid in ids if start <= sid and (end is None or sid < end)]
+
+
+@dataclass
+class _PlanRun:
+    """What every chunk of one planning run shares."""
+
+    service: Service
+    context: RankingContext
+    report: PlanReport
+    tldr: TldrMaker
+    have: set[int]
+    suppressed: suppressions.SuppressionList
+    now: dt.datetime
+    dry_run: bool
+    editions: dict[EditionKey, int] = field(default_factory=dict)  # picks recorded so far
+
+    def plan(self, who: Sequence[Subscriber] | Sequence[int]) -> None:
+        """Plan these subscribers (or ids, read chunk by chunk), FIRST_CHUNK, then PLAN_CHUNK."""
+        count = len(who)
+        bounds = [0, *range(FIRST_CHUNK, count, PLAN_CHUNK), count] if count else []
+        for start, end in itertools.pairwise(bounds):
+            chunk = self._subscribers(who[start:end])
+            eligible = []
+            for subscriber in chunk:
+                if subscriber.id in self.have:
+                    self.report.already_had += 1
+                elif subscriber.state == "confirmed" and subscriber.email not in self.suppressed:
+                    eligible.append(subscriber)
+            _plan_chunk(
+                self.service,
+                self.context,
+                eligible,
+                self.report,
+                self.editions,
+                self.tldr,
+                now=self.now,
+                dry_run=self.dry_run,
+            )
+
+    def _subscribers(self, part: Sequence[Subscriber] | Sequence[int]) -> list[Subscriber]:
+        ids = [item for item in part if isinstance(item, int)]
+        if len(ids) < len(part):
+            return [item for item in part if isinstance(item, Subscriber)]
+        with self.service.db.session() as session:
+            found = subscribers.subscribers_by_ids(session, ids)
+        return [found[sid] for sid in ids if sid in found]
 
 
 def _plan_chunk(

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -264,21 +263,8 @@ class Run(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class RateLimitHit(Base):
-    """One counted request in a rate-limit bucket, until it leaves the bucket's window.
-
-    Kept in the database so every replica counts against the same allowance; the bucket is a
-    keyed hash, never an address.
-    """
-
-    __tablename__ = "rate_limit_hits"
-    __table_args__ = (Index("ix_rate_limit_hits_bucket_expires", "bucket", "expires_at"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    bucket: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
-
-
 from digest.store.schema_bounces import BounceEventRow, BounceReport  # noqa: E402
+from digest.store.schema_replicas import PlanShard, RateLimitHit  # noqa: E402
 
 __all__ = [
     "Base",
@@ -291,6 +277,7 @@ __all__ = [
     "KeyValue",
     "PaperRow",
     "PaperTldr",
+    "PlanShard",
     "RateLimitHit",
     "Run",
     "Sighting",
