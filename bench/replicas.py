@@ -6,7 +6,8 @@ of the three replicas together over those of one run (with its default sending p
 measured in the same bench run; the aim is at most 1.4. The replicas share one machine, so
 each sends in-process (DIGEST_DELIVERY_PROCESSES=1, as deploy/README.md advises there);
 `spawning_cpu_ratio` is the same three with the default, two sending processes each.
-`shards_by_replica` says how the planning shards were shared. Prints one JSON object on its last line.
+`shards_by_replica` says how the planning shards were shared. Prints one JSON object on its
+last line.
 """
 
 from __future__ import annotations
