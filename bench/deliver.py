@@ -310,24 +310,30 @@ def part_encoding(service: Service, digest: Digest, rounds: int = 2000) -> dict[
     }
 
 
-def timed_run(
-    database_url: str, folder: Path, port: int, pool: int, subscribers: int
-) -> tuple[float, float]:
-    """(seconds, peak RSS MB of the run and its sending processes) of `digest run --no-ingest`."""
+RUN_ARGS = ("run", "--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat())
+
+
+def run_env(database_url: str, port: int, **settings: str) -> dict[str, str]:
+    """The environment of a benched `digest run`: only these DIGEST_ settings, sending to
+    the sink on ``port``; ``settings`` adds more (``DIGEST_SMTP_POOL_SIZE="8"``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
     env.update(
         DIGEST_DATABASE_URL=database_url,
         DIGEST_SMTP_URL=f"smtp://127.0.0.1:{port}?timeout=30",
-        DIGEST_SMTP_POOL_SIZE=str(pool),
         DIGEST_SECRET_KEY="bench-secret",
         DIGEST_BASE_URL="https://bench.example",
         DIGEST_FROM="Papers <papers@bench.example>",
+        **settings,
     )
-    run = run_measured(
-        ["run", "--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat()],
-        env=env,
-        cwd=folder,
-    )
+    return env
+
+
+def timed_run(
+    database_url: str, folder: Path, port: int, pool: int, subscribers: int
+) -> tuple[float, float]:
+    """(seconds, peak RSS MB of the run and its sending processes) of `digest run --no-ingest`."""
+    env = run_env(database_url, port, DIGEST_SMTP_POOL_SIZE=str(pool))
+    run = run_measured(RUN_ARGS, env=env, cwd=folder)
     if run.returncode != 0:
         sys.exit(f"digest run failed:\n{run.stdout}\n{run.stderr}")
     print(run.stdout.strip(), file=sys.stderr)

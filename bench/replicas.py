@@ -20,39 +20,43 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deliver import DAY, NOW, populate, postgres_database, smtp_sink  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from deliver import RUN_ARGS, populate, postgres_database, run_env, smtp_sink  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from digest.store.schema import Delivery, PlanShard  # noqa: E402
 
 
-def digest_command() -> list[str]:
-    return [sys.executable, "-m", "digest"]
+@dataclass(frozen=True)
+class Side:
+    """What one side of the bench cost and what it delivered."""
+
+    wall_s: float
+    cpu_s: float
+    sent: int
+    deliveries: int
+    most_deliveries_per_subscriber: int
+    shards_by_replica: list[int]
+    recipients: frozenset[int]
+
+    def shown(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if k != "recipients"}
 
 
 def run_replicas(
     database_url: str, port: int, folder: Path, count: int, processes: int | None
 ) -> tuple[float, float]:
     """(wall seconds, CPU seconds of every process) of ``count`` runs started together."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(
-        DIGEST_DATABASE_URL=database_url,
-        DIGEST_SMTP_URL=f"smtp://127.0.0.1:{port}?timeout=30",
-        DIGEST_SECRET_KEY="bench-secret",
-        DIGEST_BASE_URL="https://bench.example",
-        DIGEST_FROM="Papers <papers@bench.example>",
-    )
-    if processes:
-        env["DIGEST_DELIVERY_PROCESSES"] = str(processes)
-    args = ["run", "--date", DAY.isoformat(), "--no-ingest", "--now", NOW.isoformat()]
+    extra = {"DIGEST_DELIVERY_PROCESSES": str(processes)} if processes else {}
+    env = run_env(database_url, port, **extra)
     started = time.perf_counter()
-    processes = [
+    runs = [
         subprocess.Popen(
-            [*digest_command(), *args],
+            [sys.executable, "-m", "digest", *RUN_ARGS],
             env=env,
             cwd=folder,
             stdout=subprocess.DEVNULL,
@@ -61,19 +65,19 @@ def run_replicas(
         for _ in range(count)
     ]
     cpu = 0.0
-    for process in processes:
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+    for run in runs:
+        _, status, usage = os.wait4(run.pid, 0)  # its own and its children's CPU seconds
+        run.returncode = os.waitstatus_to_exitcode(status)
         cpu += usage.ru_utime + usage.ru_stime
-        if process.returncode != 0:
-            assert process.stderr is not None
-            sys.exit(f"digest run failed:\n{process.stderr.read().decode()}")
+        if run.returncode != 0:
+            assert run.stderr is not None
+            sys.exit(f"digest run failed:\n{run.stderr.read().decode()}")
     return time.perf_counter() - started, cpu
 
 
 def side(
     port: int, folder: Path, subscribers: int, replicas: int, processes: int | None = None
-) -> dict[str, object]:
+) -> Side:
     folder.mkdir(parents=True, exist_ok=True)
     with postgres_database() as url:
         if url is None:
@@ -82,25 +86,21 @@ def side(
         wall, cpu = run_replicas(url, port, folder, replicas, processes)
         with service.db.session() as session:
             states = Counter(session.scalars(select(Delivery.state)).all())
-            recipients = set(session.scalars(select(Delivery.subscriber_id)).all())
-            per_subscriber = session.execute(
-                select(func.count()).select_from(Delivery).group_by(Delivery.subscriber_id)
-            ).scalars()
-            most = max(per_subscriber, default=0)
+            per_subscriber = Counter(session.scalars(select(Delivery.subscriber_id)).all())
             shards = Counter(
                 done_by.rsplit(":", 1)[-1]
                 for done_by in session.scalars(select(PlanShard.done_by)).all()
             )
         service.close()
-    return {
-        "wall_s": round(wall, 2),
-        "cpu_s": round(cpu, 2),
-        "sent": states.get("sent", 0),
-        "deliveries": sum(states.values()),
-        "recipients": recipients,
-        "most_deliveries_per_subscriber": most,
-        "shards_by_replica": sorted(shards.values(), reverse=True),
-    }
+    return Side(
+        wall_s=round(wall, 2),
+        cpu_s=round(cpu, 2),
+        sent=states.get("sent", 0),
+        deliveries=sum(states.values()),
+        most_deliveries_per_subscriber=max(per_subscriber.values(), default=0),
+        shards_by_replica=sorted(shards.values(), reverse=True),
+        recipients=frozenset(per_subscriber),
+    )
 
 
 def main() -> None:
@@ -113,31 +113,25 @@ def main() -> None:
         spawning = side(port, Path(tmp) / "spawning", args.subscribers, 3)
     # Exactly once: the replicas reach the very subscribers one run reaches (those with a
     # passing paper that day), each once, and every planned delivery is sent.
-    exact = (
-        one["recipients"] == three["recipients"]
-        and all(
-            f["sent"] == f["deliveries"] and f["most_deliveries_per_subscriber"] == 1
-            for f in (one, three, spawning)
-        )
-        and one["recipients"] == spawning["recipients"]
+    exact = all(
+        f.recipients == one.recipients
+        and f.sent == f.deliveries
+        and f.most_deliveries_per_subscriber == 1
+        for f in (one, three, spawning)
     )
     for name, figures in (("one", one), ("three", three), ("spawning", spawning)):
-        shown = {k: v for k, v in figures.items() if k != "recipients"}
-        print(name, shown, file=sys.stderr)
+        print(name, figures.shown(), file=sys.stderr)
     result = {
         "subscribers": args.subscribers,
-        "one_cpu_s": one["cpu_s"],
-        "three_cpu_s": three["cpu_s"],
-        "cpu_ratio": round(float(three["cpu_s"]) / float(one["cpu_s"]), 3),  # type: ignore[arg-type]
-        "spawning_cpu_s": spawning["cpu_s"],
-        "spawning_cpu_ratio": round(
-            float(spawning["cpu_s"]) / float(one["cpu_s"]),  # type: ignore[arg-type]
-            3,
-        ),
-        "one_wall_s": one["wall_s"],
-        "three_wall_s": three["wall_s"],
-        "shards_by_replica": three["shards_by_replica"],
-        "sent": three["sent"],
+        "one_cpu_s": one.cpu_s,
+        "three_cpu_s": three.cpu_s,
+        "cpu_ratio": round(three.cpu_s / one.cpu_s, 3),
+        "spawning_cpu_s": spawning.cpu_s,
+        "spawning_cpu_ratio": round(spawning.cpu_s / one.cpu_s, 3),
+        "one_wall_s": one.wall_s,
+        "three_wall_s": three.wall_s,
+        "shards_by_replica": three.shards_by_replica,
+        "sent": three.sent,
         "exactly_once": exact,
     }
     print(json.dumps(result))
