@@ -26,7 +26,14 @@ Multi = list[str] | None
 TopicOpt = Annotated[Multi, typer.Option("--topic", help="A topic; TEXT:WEIGHT sets a weight.")]
 ExcludeOpt = Annotated[Multi, typer.Option("--exclude", help="Leave out papers mainly about this.")]
 CategoryOpt = Annotated[Multi, typer.Option("--category", help="arXiv category to favour.")]
-ExCatOpt = Annotated[Multi, typer.Option("--exclude-category", help="arXiv category to drop.")]
+ExCatOpt = Annotated[
+    Multi,
+    typer.Option(
+        "--exclude-category",
+        help="Drop papers whose primary arXiv category is this (cs.CV, or cs for all of cs); "
+        "a paper only cross-listed into it stays.",
+    ),
+]
 AuthorOpt = Annotated[Multi, typer.Option("--author", help="Author to follow.")]
 SeedOpt = Annotated[Multi, typer.Option("--seed", help="arXiv id or DOI: more like this.")]
 PerDigestOpt = Annotated[

@@ -108,8 +108,7 @@ def explain_exclusions(profile: Profile, index: CorpusIndex) -> dict[int, str]:
     if profile.exclude_categories:
         mask = excluded_category_mask(index, tuple(profile.exclude_categories))
         for doc in np.flatnonzero(mask).tolist():
-            categories = ", ".join(index.papers[doc].categories)
-            reasons[doc] = f"all categories excluded: {categories}"
+            reasons[doc] = f"primary category excluded: {index.papers[doc].categories[0]}"
     for text in (t for t in profile.exclude if t.strip()):
         row = table.row(text, index)
         relevance = table.relevance(row)

@@ -142,14 +142,15 @@ def category_mask(index: CorpusIndex, wanted: Sequence[str]) -> Flags:
 
 
 def excluded_category_mask(index: CorpusIndex, excluded: tuple[str, ...]) -> Flags:
-    """Papers all of whose (at least one) categories are excluded."""
+    """Papers whose primary category (arXiv lists it first) is excluded: a paper cross-listed
+    into an excluded category stays, as a reader excluding cs.CV still wants a cs.CL paper
+    that also lists cs.CV."""
     cache = _cached(index, "exclude_category")
     found = cache.get(excluded)
     if found is None:
         found = cache[excluded] = np.asarray(
             [
-                bool(p.categories)
-                and all(any(_in_category(c, x) for x in excluded) for c in p.categories)
+                bool(p.categories) and any(_in_category(p.categories[0], x) for x in excluded)
                 for p in index.papers
             ],
             dtype=bool,

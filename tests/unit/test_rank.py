@@ -87,6 +87,11 @@ ADMM = (
     "structured convex optimization, and its practical performance depends strongly on the "
     "choice of penalty and relaxation parameters.",
 )
+CONVEX_PRIMARY_OC = (
+    "Accelerated first-order methods for composite convex optimization",
+    "We give an accelerated proximal gradient method for convex optimization with a "
+    "nonsmooth regulariser and prove its rate.",
+)
 SONGBIRD = (
     "Millisecond-scale, single-neuron credit assignment in a songbird",
     "How the brain assigns credit to individual neurons for behavioural outcomes is unknown; we "
@@ -242,15 +247,19 @@ def test_category_boost_and_reason() -> None:
     assert picks[0].reasons == ("in cs.LG",)
 
 
-def test_category_exclude_drops_papers_only_in_excluded_categories() -> None:
+def test_category_exclude_drops_papers_by_primary_category_only() -> None:
     papers = [
         paper(1, KROPINA, categories=("math.DG",)),
-        paper(2, ADMM, categories=("math.OC", "cs.LG")),
+        paper(2, ADMM, categories=("cs.LG", "math.OC")),  # cross-listed into math.OC: stays
+        paper(3, CONVEX_PRIMARY_OC, categories=("math.OC", "cs.LG")),  # primary math.OC: dropped
     ]
     profile = topics(
         "Einstein metrics", "convex optimization", exclude_categories=("math.DG", "math.OC")
     )
     assert ranked_ids(profile, papers) == [2]
+    reasons = explain_exclusions(profile, build_index(papers))
+    assert reasons[3] == "primary category excluded: math.OC"
+    assert reasons[1] == "primary category excluded: math.DG"
 
 
 def test_seed_paper_terms_find_similar_papers() -> None:
