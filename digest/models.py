@@ -79,6 +79,7 @@ class Paper:
     first_seen: dt.datetime | None = None
     sources: tuple[str, ...] = ()
     tldr: str | None = None  # the cached one-line TL;DR, when DIGEST_TLDR_URL made one
+    revision: str | None = None  # what the newest version changed ("abstract revised")
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,15 @@ class Digest:
     picks: tuple[Pick, ...]
     overflow: tuple[tuple[str, int], ...] = ()  # (topic, papers left out) for "+N more"
     themes: tuple[str, ...] = ()  # topics that matched most, for the subject and header
+    updates: tuple[PaperUpdate, ...] = ()  # papers the reader got that have a new version
+
+
+@dataclass(frozen=True)
+class PaperUpdate:
+    """A paper the reader was sent whose newer version changed title or abstract: told once."""
+
+    paper: Paper  # as it is now (its newest version)
+    sent_version: int
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def paper_json(paper: Paper) -> dict[str, Any]:
         "published": paper.published.isoformat() if paper.published else None,
         "first_seen": paper.first_seen.isoformat() if paper.first_seen else None,
         "sources": list(paper.sources),
+        "revision": paper.revision,
     }
 
 

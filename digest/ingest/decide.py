@@ -8,7 +8,9 @@ Identity (see :func:`digest.ingest.ids.paper_key`): the arXiv id wins; a DOI joi
 carries it (a journal DOI an arXiv record links to joins the arXiv paper, and the row's key
 becomes the arXiv key when the arXiv record arrives second). Versions: a higher version
 replaces title, abstract, authors and version, but never ``first_seen_at`` or
-``announced_at``, which is what the digest window reads, so a v2 is not news again. A paper
+``announced_at``, which is what the digest window reads, so a v2 is not news again; a stored
+version whose title or abstract changes is dated (``revised_at``) and described (``revision``)
+so readers who got it are told once (see :func:`revision_of`). A paper
 first seen as an arXiv *replacement* is dated to its id's month for the same reason. A
 cross-list adds its categories. A mention (HN, Reddit, HF) of an unknown paper creates a row
 with ``has_full_record`` false; the first full listing fills it in and may date it earlier.
@@ -21,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
+from digest.ingest.revisions import revision_of, text_print
 from digest.models import FeedItem
 
 Fillable = Literal["arxiv_id", "doi", "url", "pdf_url", "code_url", "published_at"]
@@ -78,6 +81,8 @@ class PaperChanges(TypedDict, total=False):
     announced_at: dt.datetime
     changed_at: dt.datetime
     has_full_record: bool
+    revised_at: dt.datetime
+    revision: str
 
 
 @dataclass
@@ -100,6 +105,8 @@ class Known:
     doi: str | None = None
     has_authors: bool = True
     pending: NewPaper | None = None  # insert values of a row new in this batch
+    title_print: str = ""  # text_print of the stored title and abstract (unset while pending:
+    abstract_print: str = ""  # a paper new in this batch is news to no one yet)
 
 
 @dataclass
@@ -221,7 +228,13 @@ def decide_changes(known: Known, item: FeedItem, key: str, now: dt.datetime) -> 
     changes = PaperChanges()
     revised = (item.version or 0) > known.version
     fills_in = not known.full and not item.is_mention
+    if revised and known.full and known.id is not None and (note := revision_of(known, item)):
+        stamps = [t for t in (item.published, item.updated) if t is not None]
+        changes["revised_at"] = min(max(stamps), now) if stamps else now
+        changes["revision"] = note
     if revised or fills_in:
+        known.title_print = text_print(item.title)
+        known.abstract_print = text_print(item.abstract) if item.abstract else known.abstract_print
         changes["title"] = item.title
         changes["version"] = known.version = max(known.version, item.version or 1)
         if item.abstract:

@@ -41,10 +41,10 @@ def is_api(feed: Any) -> bool:
     return "opensearch" in feed.get("namespaces", {}) and "arxiv" in feed.get("namespaces", {})
 
 
-def arxiv_urls(arxiv_id: str, version: int | None) -> tuple[str, str]:
-    """The abstract page (unversioned: always the latest) and the PDF of this version."""
-    suffix = f"v{version}" if version else ""
-    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}{suffix}"
+def arxiv_urls(arxiv_id: str) -> tuple[str, str]:
+    """The abstract page and the PDF, both unversioned: arXiv serves the newest version, so a
+    link in an email stays right after a v2."""
+    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
 
 
 def _split_authors(entry: Entry) -> list[str]:
@@ -69,7 +69,7 @@ def listing_entry(entry: Entry, now: dt.datetime) -> FeedItem | DroppedItem:
     if version is None and match:
         version = (parse_arxiv_id(match["id"]) or (arxiv_id, None))[1]
     announce = entry.get("arxiv_announce_type") or (match["type"] if match else None)
-    url, pdf_url = arxiv_urls(arxiv_id, version)
+    url, pdf_url = arxiv_urls(arxiv_id)
     return sanitized_item(
         now=now,
         title=entry.get("title"),
@@ -96,15 +96,7 @@ def api_entry(entry: Entry, now: dt.datetime) -> FeedItem | DroppedItem:
     arxiv_id, version = parsed
     primary = (entry.get("arxiv_primary_category") or {}).get("term")
     categories = [primary, *(tag.get("term") for tag in entry.get("tags") or ())]
-    pdf_url = next(
-        (
-            link.get("href")
-            for link in entry.get("links") or ()
-            if link.get("type") == "application/pdf" or link.get("title") == "pdf"
-        ),
-        None,
-    )
-    url, default_pdf = arxiv_urls(arxiv_id, version)
+    url, pdf_url = arxiv_urls(arxiv_id)  # not the entry's versioned PDF link: see arxiv_urls
     code = _CODE_URL.search(str(entry.get("arxiv_comment") or ""))
     doi_field = str(entry.get("arxiv_doi") or "").split()
     return sanitized_item(
@@ -116,7 +108,7 @@ def api_entry(entry: Entry, now: dt.datetime) -> FeedItem | DroppedItem:
         published=entry.get("published_parsed"),
         updated=dict.get(entry, "updated_parsed"),  # entry.get would fall back to published
         url=url,
-        pdf_url=pdf_url or default_pdf,
+        pdf_url=pdf_url,
         code_url=code.group(0).rstrip(".") if code else None,
         arxiv_id=arxiv_id,
         version=version,

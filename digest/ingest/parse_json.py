@@ -63,7 +63,7 @@ def hf_daily_record(record: object, now: dt.datetime) -> FeedItem | DroppedItem:
     if parsed is None:
         return DroppedItem("no arXiv id", one_line(paper.get("id") or paper.get("title") or ""))
     arxiv_id, version = parsed
-    url, pdf_url = arxiv_urls(arxiv_id, version)
+    url, pdf_url = arxiv_urls(arxiv_id)
     authors = _list(paper.get("authors"))
     return sanitized_item(
         now=now,

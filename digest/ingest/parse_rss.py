@@ -109,7 +109,7 @@ def rss_entry(entry: Entry, kind: str, now: dt.datetime) -> FeedItem | DroppedIt
         fields["abstract"] = labelled.get("summary", "")
         fields["authors"] = clean_text(labelled.get("authors", ""), 60_000).split(", ")
     if arxiv_id:
-        fields["url"], fields["pdf_url"] = arxiv_urls(arxiv_id, None)
+        fields["url"], fields["pdf_url"] = arxiv_urls(arxiv_id)
     elif own:
         fields["url"] = link or f"https://doi.org/{doi}"
     else:

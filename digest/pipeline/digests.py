@@ -10,10 +10,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
 from digest import rank
 from digest.models import (
     Digest,
     Paper,
+    PaperUpdate,
     Pick,
     RenderedEmail,
     Subscriber,
@@ -33,6 +36,22 @@ class RankingContext:
     date: dt.date
     index: rank.CorpusIndex
     signals: dict[int, TrendSignal] = field(default_factory=dict)
+    window_days: int = 4
+
+    def updates_for(
+        self, session: Session, subscriber_ids: Sequence[int]
+    ) -> dict[int, tuple[PaperUpdate, ...]]:
+        """Per subscriber, the papers they got that were revised within the window (newest
+        version first read here), for the digest's "Updated" block."""
+        since = papers.day_start(self.date - dt.timedelta(days=self.window_days))
+        until = papers.day_start(self.date) + dt.timedelta(days=1)
+        revised = editions.revised_since_sent(session, subscriber_ids, since, until)
+        wanted = {paper_id for found in revised.values() for paper_id, _ in found}
+        paper_map = papers.papers_by_ids(session, wanted) if wanted else {}
+        return {
+            sid: tuple(PaperUpdate(paper_map[pid], sent) for pid, sent in found if pid in paper_map)
+            for sid, found in revised.items()
+        }
 
 
 def ranking_context(
@@ -46,7 +65,7 @@ def ranking_context(
         signals = papers.trend_signals(session, [p.id for p in candidates])
         vectors = candidate_vectors(session, candidates, embedder, utcnow())
     index = rank.build_index(candidates, vectors, embedder)
-    return RankingContext(date=date, index=index, signals=dict(signals))
+    return RankingContext(date=date, index=index, signals=dict(signals), window_days=window)
 
 
 def digest_for(
@@ -56,7 +75,8 @@ def digest_for(
     with service.db.session() as session:
         already_sent = editions.sent_paper_ids(session, [subscriber.id])[subscriber.id]
         seeds = seed_papers(session, subscriber.profile.seeds)
-    return _ranked_digest(context, subscriber, already_sent, seeds, now)
+        updates = context.updates_for(session, [subscriber.id])[subscriber.id]
+    return _ranked_digest(context, subscriber, already_sent, seeds, updates, now)
 
 
 def _ranked_digest(
@@ -64,6 +84,7 @@ def _ranked_digest(
     subscriber: Subscriber,
     already_sent: set[int],
     seeds: list[Paper],
+    updates: tuple[PaperUpdate, ...],
     now: dt.datetime,
 ) -> tuple[Digest, list[Pick]]:
     picks = rank.rank(
@@ -75,7 +96,7 @@ def _ranked_digest(
         seed_papers=seeds,
     )
     shown, overflow = rank.choose_for_digest(picks, subscriber.profile.per_digest)
-    return assemble_digest(context, subscriber, shown, overflow), picks
+    return assemble_digest(context, subscriber, shown, overflow, updates), picks
 
 
 def assemble_digest(
@@ -83,6 +104,7 @@ def assemble_digest(
     subscriber: Subscriber,
     shown: Sequence[Pick],
     overflow: Sequence[tuple[str, int]],
+    updates: tuple[PaperUpdate, ...] = (),
 ) -> Digest:
     return Digest(
         subscriber=subscriber,
@@ -90,6 +112,7 @@ def assemble_digest(
         picks=tuple(shown),
         overflow=tuple(overflow),
         themes=themes_of(shown),
+        updates=updates,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from digest import rank
@@ -47,13 +47,14 @@ def plan_digests(
     dry_run: bool = False,
     window_days: int | None = None,
     shard_key: str | None = None,
+    on_recorded: Callable[[int], None] | None = None,
 ) -> PlanReport:
     """Rank the subscribers (default: every confirmed one) and record their deliveries.
 
-    Subscribers are read, ranked and recorded ``PLAN_CHUNK`` at a time (the first chunk is
-    smaller), so memory does not grow with their number. A dry run ranks and reports but
-    records nothing; `window_days` overrides the setting. With ``shard_key`` on PostgreSQL,
-    replicas planning the same run share it in shards (:mod:`digest.store.plan_shards`).
+    Read, ranked and recorded ``PLAN_CHUNK`` at a time (the first chunk is smaller), so memory
+    does not grow with their number. A dry run records nothing; `window_days` overrides the
+    setting. With ``shard_key`` on PostgreSQL, replicas share the run in shards (see
+    :mod:`digest.store.plan_shards`). ``on_recorded`` hears each chunk's recorded count.
     """
     with service.db.session() as session:
         if only:
@@ -70,6 +71,7 @@ def plan_digests(
         suppressed,
         now=now,
         dry_run=dry_run,
+        on_recorded=on_recorded or (lambda count: None),
     )
     everyone = [t.id for t in targets] if targets is not None else ids
     if shard_key and not (dry_run or only) and service.db.engine.dialect.name == "postgresql":
@@ -108,6 +110,7 @@ class _PlanRun:
     suppressed: suppressions.SuppressionList
     now: dt.datetime
     dry_run: bool
+    on_recorded: Callable[[int], None]
     editions: dict[EditionKey, int] = field(default_factory=dict)  # picks recorded so far
 
     def plan(self, who: Sequence[Subscriber] | Sequence[int]) -> None:
@@ -122,6 +125,7 @@ class _PlanRun:
                     self.report.already_had += 1
                 elif subscriber.state == "confirmed" and subscriber.email not in self.suppressed:
                     eligible.append(subscriber)
+            planned = self.report.planned
             _plan_chunk(
                 self.service,
                 self.context,
@@ -132,6 +136,8 @@ class _PlanRun:
                 now=self.now,
                 dry_run=self.dry_run,
             )
+            if self.report.planned > planned:
+                self.on_recorded(self.report.planned - planned)
 
     def _subscribers(self, part: Sequence[Subscriber] | Sequence[int]) -> list[Subscriber]:
         ids = [item for item in part if isinstance(item, int)]
@@ -177,6 +183,7 @@ def _rank_chunk(
     with service.db.session() as session:
         already_sent = sent_paper_ids(session, [s.id for s in chunk])
         seeds = {s.id: seed_papers(session, s.profile.seeds) for s in chunk if s.profile.seeds}
+        updates = context.updates_for(session, [s.id for s in chunk])
     # Subscribers with the same profile and the same papers already sent get the same digest
     # (many pick the same popular topics, and then keep receiving the same papers): rank once.
     unique: dict[tuple[Profile, frozenset[int]], Subscriber] = {}
@@ -200,7 +207,9 @@ def _rank_chunk(
     digests = {}
     for subscriber in chunk:
         shown, overflow = ranked[subscriber.profile, frozenset(already_sent[subscriber.id])]
-        digests[subscriber.id] = assemble_digest(context, subscriber, shown, overflow)
+        digests[subscriber.id] = assemble_digest(
+            context, subscriber, shown, overflow, updates[subscriber.id]
+        )
     return digests
 
 
@@ -212,6 +221,7 @@ def _planned(service: Service, digest: Digest, kind: str) -> planning.PlannedDel
         picks=digest.picks,
         overflow=digest.overflow,
         themes=digest.themes,
+        updates=digest.updates if kind == "digest" else (),  # a note would not show them
         message_id=digest_message_id(
             service.settings.sender_domain, digest.subscriber.id, digest.date
         ),

@@ -20,7 +20,13 @@ from markupsafe import Markup
 from digest.models import Digest, Links, Paper, RenderedEmail, Subscriber
 from digest.render.inline_css import InliningLoader, split_css
 from digest.render.text import bullets, digest_period, digest_subject, wrap
-from digest.render.views import PaperBlock, group_picks, paper_facts, section_ordered
+from digest.render.views import (
+    PaperBlock,
+    group_picks,
+    paper_facts,
+    section_ordered,
+    update_views,
+)
 from digest.resources import templates_dir
 
 BLOCK_CACHE_SIZE = 4096  # papers; a day's candidates are a few hundred
@@ -98,6 +104,7 @@ class EmailRenderer:
             period=digest_period(digest.date, weekly),
             themes=themes,
             groups=groups,
+            updates=update_views(digest),
             count=len(digest.picks),
             topics=_topics(digest.subscriber),
             links=links,

@@ -171,6 +171,35 @@ def group_picks(
     )
 
 
+@dataclass(frozen=True)
+class UpdateView:
+    """One line of the "Updated" block: a paper the reader got, now in a newer version."""
+
+    label: str  # 'v2'
+    title: str
+    url: str | None
+    pdf_url: str | None
+    note: str  # 'abstract revised; you got v1'
+
+
+def update_views(digest: Digest) -> tuple[UpdateView, ...]:
+    """The digest's revised papers as the "Updated" block lists them, in the order planned."""
+    views = []
+    for update in digest.updates:
+        facts = paper_facts(update.paper)
+        change = update.paper.revision or "new version"
+        views.append(
+            UpdateView(
+                label=f"v{update.paper.version}",
+                title=facts.title,
+                url=facts.url,
+                pdf_url=facts.pdf_url,
+                note=f"{change}; you got v{update.sent_version}",
+            )
+        )
+    return tuple(views)
+
+
 def section_ordered(themes: Sequence[str], groups: Sequence[TopicGroup]) -> list[str]:
     """``themes`` (one line each) in the order of the email's sections, the others after."""
     clean = [" ".join(t.split()) for t in themes if t.strip()]

@@ -65,6 +65,7 @@ class ClaimedDelivery:
     edition_id: int | None
     overflow: list[Any]
     themes: list[str]
+    updates: list[Any] | None
 
 
 _CLAIMED_COLUMNS = tuple(getattr(Delivery, name) for name in ClaimedDelivery.__dataclass_fields__)

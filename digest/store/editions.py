@@ -14,13 +14,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, insert, select
+from sqlalchemy import Table, Text, cast, func, insert, select
 from sqlalchemy.orm import Session
 
 from digest.models import Pick
 from digest.store.db import one_of
 from digest.store.deliveries import HOLDS_PAPERS
-from digest.store.schema import Delivery, Edition, EditionItem
+from digest.store.schema import Delivery, Edition, EditionItem, PaperRow
 
 _ITEMS: Table = EditionItem.__table__  # type: ignore[assignment]
 
@@ -54,6 +54,55 @@ def sent_paper_ids(session: Session, subscriber_ids: Sequence[int]) -> dict[int,
     for subscriber_id, paper_id in session.execute(query):
         sent[subscriber_id].add(paper_id)
     return sent
+
+
+def revised_since_sent(
+    session: Session, subscriber_ids: Sequence[int], since: dt.datetime, until: dt.datetime
+) -> dict[int, list[tuple[int, int]]]:
+    """Per subscriber, (paper id, version they got) of the papers revised in [since, until)
+    after they got them, which no delivery of theirs has named in its "Updated" block yet."""
+    query = (
+        select(
+            Delivery.subscriber_id,
+            EditionItem.paper_id,
+            func.max(EditionItem.version),
+            PaperRow.version,
+        )
+        .join(Delivery, Delivery.edition_id == EditionItem.edition_id)
+        .join(PaperRow, PaperRow.id == EditionItem.paper_id)
+        .where(
+            one_of(session, Delivery.subscriber_id, subscriber_ids),
+            Delivery.state.in_(HOLDS_PAPERS),
+            PaperRow.revised_at >= since,
+            PaperRow.revised_at < until,
+        )
+        .group_by(Delivery.subscriber_id, EditionItem.paper_id, PaperRow.version)
+        .having(func.max(EditionItem.version) < PaperRow.version)
+    )
+    found: dict[int, list[tuple[int, int]]] = {sid: [] for sid in subscriber_ids}
+    rows = list(session.execute(query))
+    if not rows:
+        return found
+    told = _already_told(session, sorted({row[0] for row in rows}))
+    for subscriber_id, paper_id, sent, newest in sorted(rows):
+        if told.get((subscriber_id, paper_id), 0) < newest:
+            found[subscriber_id].append((paper_id, sent))
+    return found
+
+
+def _already_told(session: Session, subscriber_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """(subscriber, paper) → the newest version an "Updated" block of theirs named."""
+    told: dict[tuple[int, int], int] = {}
+    query = select(Delivery.subscriber_id, Delivery.updates).where(
+        one_of(session, Delivery.subscriber_id, subscriber_ids),
+        Delivery.updates.is_not(None),
+        Delivery.state.in_(HOLDS_PAPERS),
+    )
+    for subscriber_id, updates in session.execute(query):
+        for paper_id, _, version in updates or ():
+            key = (subscriber_id, int(paper_id))
+            told[key] = max(told.get(key, 0), int(version))
+    return told
 
 
 def items_for(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[StoredPick]]:

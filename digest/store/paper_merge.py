@@ -40,6 +40,7 @@ from digest.ingest.decide import (
     heaviest_items,
 )
 from digest.ingest.ids import paper_key
+from digest.ingest.revisions import text_print
 from digest.models import FeedItem
 from digest.store.schema import PaperRow, Sighting
 
@@ -82,6 +83,8 @@ _KNOWN_COLUMNS = (
     func.coalesce(cast(_PAPERS.c.authors, Text), "[]")
     .not_in(["[]", "null"])
     .label("has_authors"),  # as text: PostgreSQL's json type has no equality
+    _PAPERS.c.title,
+    _PAPERS.c.abstract,
 )
 
 
@@ -116,10 +119,12 @@ def _known(row: Any) -> Known:
         categories=list(row[4] or ()),
         announced_at=_aware(row[5]),
         has_abstract=bool(row[6]),
-        filled={name for (name, _), value in zip(FILLABLE, row[7:-1], strict=True) if value},
+        filled={name for (name, _), value in zip(FILLABLE, row[7:], strict=False) if value},
         arxiv_id=row.arxiv_id,
         doi=row.doi,
         has_authors=bool(row.has_authors),
+        title_print=text_print(row.title),
+        abstract_print=text_print(row.abstract),
     )
 
 

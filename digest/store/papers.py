@@ -15,6 +15,7 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from digest.ingest.decide import MergeCounts
+from digest.ingest.parse_arxiv import arxiv_urls
 from digest.models import Paper, TrendSignal
 from digest.store.db import one_of
 from digest.store.paper_merge import CHUNK, merge_feed_items
@@ -59,7 +60,7 @@ def to_papers(session: Session, rows: Iterable[PaperRow]) -> list[Paper]:
             authors=tuple(row.authors or ()),
             categories=tuple(row.categories or ()),
             url=row.url,
-            pdf_url=row.pdf_url,
+            pdf_url=newest_pdf_url(row.arxiv_id, row.pdf_url),
             code_url=row.code_url,
             arxiv_id=row.arxiv_id,
             doi=row.doi,
@@ -68,9 +69,16 @@ def to_papers(session: Session, rows: Iterable[PaperRow]) -> list[Paper]:
             first_seen=row.first_seen_at,
             sources=tuple(sources.get(row.id, ())),
             tldr=tldrs.get(row.id),
+            revision=row.revision,
         )
         for row in rows
     ]
+
+
+def newest_pdf_url(arxiv_id: str | None, stored: str | None) -> str | None:
+    """An arXiv paper's unversioned PDF, which arXiv serves as the newest version; rows stored
+    before a v2 arrived hold the v1 link."""
+    return arxiv_urls(arxiv_id)[1] if arxiv_id else stored
 
 
 def day_start(day: dt.date) -> dt.datetime:

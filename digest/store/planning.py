@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from digest.models import Pick
+from digest.models import PaperUpdate, Pick
 from digest.store.editions import EditionKey, edition_key, record_editions
 from digest.store.schema import Delivery, SubscriberRow
 
@@ -34,6 +34,7 @@ class PlannedDelivery:
     overflow: Sequence[tuple[str, int]]
     themes: Sequence[str]
     message_id: str
+    updates: Sequence[PaperUpdate] = ()
 
 
 def confirmed_subscriber_ids(session: Session) -> list[int]:
@@ -93,6 +94,7 @@ def _delivery_row(
         message_id=plan.message_id,
         overflow=[list(o) for o in plan.overflow],
         themes=list(plan.themes),
+        updates=[[u.paper.id, u.sent_version, u.paper.version] for u in plan.updates] or None,
         edition_id=edition_id,
         created_at=now,
         updated_at=now,
@@ -106,6 +108,7 @@ _DELIVERY_ARRAYS = {  # column: the array type its values travel as
     "message_id": "text[]",
     "overflow": "json[]",
     "themes": "json[]",
+    "updates": "json[]",
     "edition_id": "integer[]",
 }
 _DELIVERY_SAME = {  # column: its type; one value for every row of a batch
@@ -141,9 +144,8 @@ def _insert_deliveries_postgresql(session: Session, rows: Sequence[dict[str, Any
             batches[shared].update(zip(_DELIVERY_SAME, shared, strict=True))
         for column in _DELIVERY_ARRAYS:
             value = row[column]
-            batches[shared][column].append(
-                json.dumps(value) if column in ("overflow", "themes") else value
-            )
+            is_json = column in ("overflow", "themes", "updates") and value is not None
+            batches[shared][column].append(json.dumps(value) if is_json else value)
     inserted: set[int] = set()
     for parameters in batches.values():
         inserted |= set(session.scalars(_INSERT_DELIVERIES, parameters))

@@ -99,6 +99,10 @@ class PaperRow(Base):
     # requests that failed so far, and when the API answered for it; then it is not asked again.
     metadata_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     metadata_checked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # A later version whose title or abstract changed: when it was announced and what changed
+    # ("abstract revised"); a reader who got an earlier version is told once (Digest.updates).
+    revised_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revision: Mapped[str | None] = mapped_column(String(80))
 
 
 class PaperTldr(Base):
@@ -202,6 +206,8 @@ class Delivery(Base):
     message_id: Mapped[str] = mapped_column(String(255))
     overflow: Mapped[list[Any]] = mapped_column(JSON, default=list)
     themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # [[paper id, version the reader had, version now], ...]: the "Updated" block's papers.
+    updates: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id"), index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

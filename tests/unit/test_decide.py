@@ -19,6 +19,7 @@ from digest.ingest.decide import (
 )
 from digest.ingest.ids import paper_key
 from digest.ingest.parse import parse_feed
+from digest.ingest.revisions import revision_of, text_print
 from digest.models import FeedItem
 
 LISTING = (
@@ -42,6 +43,7 @@ def stored(item: FeedItem, paper_id: int = 7) -> Known:
     """What the store would load for ``item`` once written."""
     known = pending_paper(item, paper_key(item), NOW)
     known.id, known.pending = paper_id, None
+    known.title_print, known.abstract_print = text_print(item.title), text_print(item.abstract)
     return known
 
 
@@ -61,8 +63,32 @@ def test_a_higher_version_replaces_the_text_but_not_the_announcement() -> None:
         "abstract": "New.",
         "authors": ["B"],
         "changed_at": LATER,
+        "revised_at": item.published,  # the replacement's announcement, not when we read it
+        "revision": "new title and abstract",
     }
     assert known.version == 2
+
+
+def test_what_a_new_version_changed() -> None:
+    item = listed()
+    v2 = dataclasses.replace(item, version=2)
+    assert revision_of(stored(item), v2) is None  # a PDF-only replacement
+    spaced = dataclasses.replace(v2, abstract="  " + item.abstract.replace(". ", ".  ").upper())
+    assert revision_of(stored(item), spaced) is None
+    assert revision_of(stored(item), dataclasses.replace(v2, abstract="Now more.")) == (
+        "abstract revised"
+    )
+    assert revision_of(stored(item), dataclasses.replace(v2, title="Other")) == "new title"
+    withdrawn = dataclasses.replace(v2, abstract="This paper has been withdrawn by the author.")
+    assert revision_of(stored(item), withdrawn) == "withdrawn"
+
+
+def test_a_new_version_of_a_paper_new_in_the_same_batch_is_not_news() -> None:
+    item = listed()
+    known = pending_paper(item, paper_key(item), NOW)
+    revised = dataclasses.replace(item, version=2, abstract="New.")
+    changes = decide_changes(known, revised, paper_key(revised), LATER)
+    assert changes["version"] == 2 and "revised_at" not in changes
 
 
 def test_an_older_version_does_not_replace_the_text() -> None:

@@ -66,10 +66,11 @@ def test_arxiv_listing_dates_are_aware_utc() -> None:
     assert parse(CS_CL).items[0].published == dt.datetime(2026, 4, 27, 4, 0, tzinfo=dt.UTC)
 
 
-def test_arxiv_listing_builds_abstract_and_versioned_pdf_urls() -> None:
+def test_arxiv_listing_builds_unversioned_abstract_and_pdf_urls() -> None:
+    """Unversioned: arXiv serves the newest version, so an email's link stays right after a v2."""
     item = parse(CS_CL).items[0]
-    assert item.url == "https://arxiv.org/abs/2604.22002"
-    assert item.pdf_url == "https://arxiv.org/pdf/2604.22002v1"
+    assert (item.url, item.version) == ("https://arxiv.org/abs/2604.22002", 1)
+    assert item.pdf_url == "https://arxiv.org/pdf/2604.22002"
 
 
 def test_arxiv_listing_title_is_the_feed_title() -> None:
@@ -108,7 +109,7 @@ def test_arxiv_api_reads_id_version_authors_and_primary_category_first() -> None
 
 def test_arxiv_api_reads_pdf_link_dates_and_code_link_from_comment() -> None:
     item = parse(API_20).items[0]
-    assert item.pdf_url == "https://arxiv.org/pdf/2604.26951v1"
+    assert item.pdf_url == "https://arxiv.org/pdf/2604.26951"  # not the entry's versioned link
     assert item.published == dt.datetime(2026, 4, 29, 17, 59, 1, tzinfo=dt.UTC)
     assert item.code_url == "https://github.com/PKU-YuanGroup/TIDE"
 
