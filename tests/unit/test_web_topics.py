@@ -85,3 +85,20 @@ def test_a_topic_is_escaped_on_its_page(client: TestClient) -> None:
 def test_a_topic_nothing_matches_says_so(client: TestClient) -> None:
     html = client.get("/topics/zzqxnotaword").text
     assert "No stored paper matches this topic yet." in html
+
+
+def test_themes_are_noun_phrases_and_a_plural_is_the_same_theme() -> None:
+    found = suggest_themes(
+        [
+            paper(1, "Small language models", "Our method achieves superior accuracy."),
+            paper(2, "A language model for proofs", "It achieves superior recall."),
+            paper(3, "Language models as judges", "Results achieves superior gains."),
+            paper(4, "Efficiently pruned graphs", "Efficiently pruned networks."),
+        ]
+    )
+    assert found == ["language models"]  # written so twice, "language model" once
+
+
+def test_unknown_words_such_as_acronyms_can_make_a_theme() -> None:
+    papers_ = [paper(n, f"Multimodal LLMs, part {n}") for n in (1, 2)]
+    assert suggest_themes(papers_) == ["multimodal llms"]
