@@ -37,6 +37,12 @@ from digest.errors import DigestError
 
 PLANNING_OVER = b"planning over\n"  # after the job on a worker's stdin; EOF alone: parent died
 PARALLEL_FROM = 1000  # recipients; below this a new interpreter (about a second) is not worth it
+# Deliveries a replica must have planned itself before it starts sending processes, when
+# replicas share the planning (PostgreSQL): each counts every subscriber but plans only its
+# share, and two interpreters per replica cost 1.5 CPU s each (bench/replicas.py). One run
+# reaches this after two thirds of 3,000, while nothing has been sent yet: the backlog is
+# still all of it.
+LAZY_FROM = 2000
 MAX_AUTO_PROCESSES = 4
 
 
@@ -93,17 +99,48 @@ def sending_while_planning(
     and builds its own parts with ``build``. Leaving the block (normally or by an exception)
     tells them planning is over; the exit then waits until they have sent everything due.
     """
-    report = DeliveryReport()
-    recover_abandoned(parts, now, report)
-    shared = share_of(settings, processes)
-    jobs = [WorkerJob(shared, now, (k, processes), build) for k in range(processes)]
-    workers = [_start(pickle.dumps(job)) for job in jobs]
+    senders = SendProcesses(parts, settings, build, now=now, processes=processes)
+    senders.start()
     try:
-        yield report
+        yield senders.report
     finally:
-        failures = _collect(workers, report)
+        failures = senders.collect()
     if failures:
         raise SendProcessFailed("; ".join(failures))
+
+
+class SendProcesses:
+    """Delivery processes that may start once planning is under way (:meth:`start`).
+
+    Abandoned claims are settled when this is made, before anything is planned.
+    """
+
+    def __init__(
+        self,
+        parts: DeliveryParts,
+        settings: Settings,
+        build: BuildParts,
+        *,
+        now: dt.datetime,
+        processes: int,
+    ) -> None:
+        self.report = DeliveryReport()
+        recover_abandoned(parts, now, self.report)
+        shared = share_of(settings, processes)
+        self._jobs = [WorkerJob(shared, now, (k, processes), build) for k in range(processes)]
+        self._workers: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def started(self) -> bool:
+        return bool(self._workers)
+
+    def start(self) -> None:
+        if not self._workers:
+            self._workers = [_start(pickle.dumps(job)) for job in self._jobs]
+
+    def collect(self) -> list[str]:
+        """Tell the processes planning is over and add up their reports (see _collect)."""
+        return _collect(self._workers, self.report)
 
 
 def _start(job: bytes) -> subprocess.Popen[bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from digest.deliver import send_processes
@@ -83,27 +83,54 @@ def _run_daily(
         recipients = len(planning.confirmed_subscriber_ids(session))
     key = plan_shards.plan_key("daily", date, service.settings.window_days, now)
     with sending(service, now=now, recipients=recipients) as sent:
-        plan = plan_digests(service, date, now=now, shard_key=key)
+        plan = plan_digests(service, date, now=now, shard_key=key, on_recorded=sent.recorded)
     return RunReport(date=date, ingest=ingest_reports, plan=plan, delivery=sent.report)
 
 
 @dataclass
 class Sending:
+    """What the body of :func:`sending` tells it (``recorded``) and learns (``report``)."""
+
     report: DeliveryReport | None = None
+    recorded: Callable[[int], None] = lambda count: None  # deliveries just planned
 
 
 @contextlib.contextmanager
 def sending(service: Service, *, now: dt.datetime, recipients: int) -> Iterator[Sending]:
     """Deliver what the ``with`` body records: for many recipients, from several processes
-    that start sending while planning goes on; else in-process once the body is done."""
-    processes = send_processes.process_count(service.settings, recipients)
+    that start sending while planning goes on; else in-process once the body is done.
+
+    When replicas share the planning (PostgreSQL) and the number of processes is automatic,
+    they start only once this replica has planned ``LAZY_FROM`` deliveries itself: a replica
+    of three plans a third of the recipients it counted.
+    """
+    settings = service.settings
+    processes = send_processes.process_count(settings, recipients)
     result = Sending()
-    if processes > 1:
-        with send_processes.sending_while_planning(
-            service.delivery, service.settings, sending_process_parts, now=now, processes=processes
-        ) as report:
-            yield result
-        result.report = report
-    else:
+    if processes <= 1:
         yield result
         result.report = deliver_due(service.delivery, now=now)
+        return
+    senders = send_processes.SendProcesses(
+        service.delivery, settings, sending_process_parts, now=now, processes=processes
+    )
+    if settings.delivery_processes or service.db.engine.dialect.name != "postgresql":
+        senders.start()
+    planned = 0
+
+    def recorded(count: int) -> None:
+        nonlocal planned
+        planned += count
+        if planned >= send_processes.LAZY_FROM:
+            senders.start()
+
+    result.recorded = recorded
+    try:
+        yield result
+    finally:
+        failures = senders.collect()
+    if failures:
+        raise send_processes.SendProcessFailed("; ".join(failures))
+    if not senders.started:  # abandoned claims were settled when the senders were made
+        senders.report.add(deliver_due(service.delivery, now=now, recover=False))
+    result.report = senders.report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from digest.deliver.send_loop import DeliveryReport
@@ -54,7 +55,7 @@ def _run_due(service: Service, *, now: dt.datetime, dry_run: bool) -> DueReport:
             have = deliveries.dates_with_delivery(session, date)
             groups[date, window] = [s for s in groups[date, window] if s.id not in have]
 
-    def plan_all() -> list[PlanReport]:
+    def plan_all(recorded: Callable[[int], None] = lambda count: None) -> list[PlanReport]:
         return [
             plan_digests(
                 service,
@@ -64,6 +65,7 @@ def _run_due(service: Service, *, now: dt.datetime, dry_run: bool) -> DueReport:
                 dry_run=dry_run,
                 window_days=window,
                 shard_key=plan_shards.plan_key("due", date, window, now),
+                on_recorded=recorded,
             )
             for (date, window), targets in sorted(groups.items())
             if targets
@@ -73,5 +75,5 @@ def _run_due(service: Service, *, now: dt.datetime, dry_run: bool) -> DueReport:
         return DueReport(plans=plan_all(), delivery=None)
     recipients = sum(len(targets) for targets in groups.values())
     with sending(service, now=now, recipients=recipients) as sent:
-        plans = plan_all()
+        plans = plan_all(sent.recorded)
     return DueReport(plans=plans, delivery=sent.report)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from digest import pipeline
+from digest.deliver import send_processes
 from tests.conftest import start_digest_run
 from tests.integration.test_delivery import (
     DAY,
@@ -120,3 +122,37 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"  # a zombie has exited; nobody is left to reap it yet
+
+
+@pytest.mark.parametrize(("lazy_from", "started"), [(100, False), (5, True)])
+def test_a_replica_starts_sending_processes_for_its_own_backlog_only(
+    database_url: str,
+    tmp_path: Path,
+    sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+    lazy_from: int,
+    started: bool,
+) -> None:
+    """With planning shared (PostgreSQL) and the processes automatic, a run counts every
+    subscriber but starts its senders only once it has planned ``LAZY_FROM`` itself; until
+    then, and if it never gets there, it sends in-process after planning, each digest once."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("replicas share the planning on PostgreSQL only")
+    service = smtp_service(database_url, tmp_path, sink, READERS + EXTRA_READERS)
+    monkeypatch.setattr(send_processes, "PARALLEL_FROM", 1)  # 15 recipients count as many
+    monkeypatch.setattr(send_processes, "LAZY_FROM", lazy_from)
+    launched: list[subprocess.Popen[bytes]] = []
+    start = send_processes._start
+
+    def launch(job: bytes) -> subprocess.Popen[bytes]:
+        launched.append(start(job))
+        return launched[-1]
+
+    monkeypatch.setattr(send_processes, "_start", launch)
+    report = pipeline.run_daily(service, DAY, now=NOW, ingest=False)
+    assert report.plan.planned == 15
+    assert report.delivery is not None and report.delivery.sent == 15
+    counts = received(sink)
+    assert set(counts.values()) == {1} and len(counts) == 15
+    assert bool(launched) == started
+    assert all(worker.returncode == 0 for worker in launched)  # each reported and exited
