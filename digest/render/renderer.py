@@ -104,7 +104,7 @@ class EmailRenderer:
             period=digest_period(digest.date, weekly),
             themes=themes,
             groups=groups,
-            updates=update_views(digest),
+            updates=update_views(digest.updates),
             count=len(digest.picks),
             topics=_topics(digest.subscriber),
             links=links,

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from markupsafe import Markup
 
-from digest.models import Digest, Links, Paper, Pick
+from digest.models import Digest, Links, Paper, PaperUpdate, Pick
 from digest.render.latex import readable
 from digest.render.text import excerpt, format_date, safe_url, shorten_authors
 
@@ -182,10 +182,10 @@ class UpdateView:
     note: str  # 'abstract revised; you got v1'
 
 
-def update_views(digest: Digest) -> tuple[UpdateView, ...]:
-    """The digest's revised papers as the "Updated" block lists them, in the order planned."""
+def update_views(updates: Sequence[PaperUpdate]) -> tuple[UpdateView, ...]:
+    """A digest's revised papers as its "Updated" block lists them, in the order planned."""
     views = []
-    for update in digest.updates:
+    for update in updates:
         facts = paper_facts(update.paper)
         change = update.paper.revision or "new version"
         views.append(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from digest.models import Paper
+from digest.models import Paper, PaperUpdate
 from digest.store.editions import items_for
 from digest.store.papers import papers_by_ids, to_papers
 from digest.store.schema import Delivery, PaperRow
@@ -91,11 +91,14 @@ class ArchivedDigest:
     themes: tuple[str, ...]
     overflow: tuple[tuple[str, int], ...]
     picks: tuple[ArchivedPick, ...]
+    updates: tuple[PaperUpdate, ...] = ()  # the email's "Updated" block
 
 
 def _archived(session: Session, rows: list[Delivery]) -> list[ArchivedDigest]:
     items = items_for(session, [row.id for row in rows])
-    papers = papers_by_ids(session, [i.paper_id for row in rows for i in items.get(row.id, [])])
+    wanted = [i.paper_id for row in rows for i in items.get(row.id, [])]
+    wanted += [int(u[0]) for row in rows for u in row.updates or ()]
+    papers = papers_by_ids(session, wanted)
     return [
         ArchivedDigest(
             date=row.digest_date,
@@ -112,6 +115,11 @@ def _archived(session: Session, rows: list[Delivery]) -> list[ArchivedDigest]:
                 )
                 for item in items.get(row.id, [])
                 if item.paper_id in papers
+            ),
+            updates=tuple(
+                PaperUpdate(papers[int(paper_id)], int(sent))
+                for paper_id, sent, _ in row.updates or ()
+                if int(paper_id) in papers
             ),
         )
         for row in rows

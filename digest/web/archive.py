@@ -25,7 +25,14 @@ from starlette.routing import Route
 from digest import pipeline
 from digest.models import Pick, Subscriber
 from digest.ops import due_times
-from digest.render.views import OTHER_TOPIC, PaperFacts, by_topic, paper_facts, section_anchor
+from digest.render.views import (
+    OTHER_TOPIC,
+    PaperFacts,
+    by_topic,
+    paper_facts,
+    section_anchor,
+    update_views,
+)
 from digest.store import archive, subscribers
 from digest.tokens import ExpiredToken, InvalidToken
 from digest.web.pages import error_page, page, verify_link, web
@@ -152,6 +159,7 @@ def show_archive(request: Request) -> Response:
         day=day,
         dates=dates,
         sections=archive_sections(items, more),
+        updates=update_views(digest.updates) if digest else (),
         count=len(items),
         links=links,
         feed_url=ctx.service.links.feed_url(subscriber, generation),

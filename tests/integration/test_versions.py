@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import html as html_lib
 from email.message import EmailMessage
 from pathlib import Path
+
+from starlette.testclient import TestClient
 
 from digest import pipeline
 from digest.models import Topic
 from digest.pipeline.ingest_job import ingest_document
 from digest.service import Service
 from digest.store import papers, subscribers
+from digest.web import create_app
 from tests.conftest import FIXTURES
 
 CL = FIXTURES / "arxiv-rss" / "cs.CL-2026-04-27_trimmed-3-items_jmamath-distill.xml"
@@ -79,6 +83,17 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     return html, text
 
 
+def archive_page(service: Service, day: dt.date) -> str:
+    with service.db.session() as session:
+        subscriber = subscribers.to_subscriber(subscribers.get_row(session, "ada@example.org"))
+    url = service.links.for_subscriber(subscriber, day).archive
+    base = service.settings.base_url
+    client = TestClient(create_app(service, clock=lambda: at(day)), base_url=base)
+    response = client.get(url.removeprefix(base))
+    assert response.status_code == 200, response.text
+    return html_lib.unescape(response.text)
+
+
 def test_a_revised_paper_is_noted_once_and_never_picked_again(service: Service) -> None:
     subscribe(service)
     ingest(service, "cs.CL", CL.read_bytes(), MONDAY)
@@ -100,6 +115,9 @@ def test_a_revised_paper_is_noted_once_and_never_picked_again(service: Service) 
     assert "abstract revised; you got v1" in updated
     assert "Shared Lexical" not in text[: text.index("== Updated ==")]  # not a pick again
     assert f'href="https://arxiv.org/pdf/{LEXICAL}"' in html  # the newest, unversioned
+
+    archive = archive_page(service, THURSDAY)  # "View in browser" shows the same block
+    assert "v2:" in archive and "abstract revised; you got v1" in archive
 
     friday = THURSDAY + dt.timedelta(days=1)
     ingest(service, "cs.CL", replaced_listing(), friday)  # the same v2 seen again
