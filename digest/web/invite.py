@@ -53,8 +53,9 @@ def send_confirmations(
     limits = RateLimits.from_settings(service.settings)
     limiter = Limiter(limits, service.db, service.secret, lambda: now)
     messages: list[OutgoingMessage] = []
-    for subscriber in recipients:
-        if not limiter.allow_account_mail(subscriber.email):
+    allowed = limiter.allow_account_mails([subscriber.email for subscriber in recipients])
+    for subscriber, room in zip(recipients, allowed, strict=True):
+        if not room:
             report.over_allowance += 1
             continue
         token = service.signer.sign("confirm", subscriber.id, subscriber.email)

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from digest.config import Settings
@@ -28,6 +28,7 @@ HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 MINUTE = dt.timedelta(minutes=1)
 SWEEP_EVERY = 200  # counted requests per process between sweeps of expired rows
+TAKE_CHUNK = 200  # account emails counted per transaction (each bucket an advisory lock)
 
 # Per client network and hour, for each POST that sends mail or changes state. The RFC 8058
 # one-click POST is not limited per client: mail providers send everyone's from a few shared
@@ -129,6 +130,18 @@ class Limiter:
         """Count one account email to ``address`` asked for outside a sign-up (the CLI)."""
         limit = self.limits.mails_per_day
         return self._take(Allowance(self.bucket("mails", mailbox_of(address)), limit, DAY)) is None
+
+    def allow_account_mails(self, addresses: Sequence[str]) -> list[bool]:
+        """:meth:`allow_account_mail` for many addresses, TAKE_CHUNK per transaction."""
+        limit, allowed = self.limits.mails_per_day, []
+        for start in range(0, len(addresses), TAKE_CHUNK):
+            allowances = [
+                Allowance(self.bucket("mails", mailbox_of(address)), limit, DAY)
+                for address in addresses[start : start + TAKE_CHUNK]
+            ]
+            with self._db.session() as session:
+                allowed += rate_limits.take_each(session, allowances, now=self._clock())
+        return allowed
 
     def refuse_signup(self, network: str, address: str) -> SignupRefusal | None:
         """Count one sign-up that will email ``address``; why not, when it must not."""

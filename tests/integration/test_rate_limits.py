@@ -63,6 +63,19 @@ def test_a_request_counts_in_every_bucket_or_in_none(db: Database) -> None:
         assert rate_limits.counted(session, "net:a", now=NOW) == 1  # the refusal counted nowhere
 
 
+def test_many_requests_in_one_transaction_count_one_after_the_other(db: Database) -> None:
+    """An import's confirm emails: each address is its own request, one bucket may repeat."""
+    box, other = Allowance("box:v", 2, MINUTE), Allowance("box:w", 2, MINUTE)
+    take(db, box)
+    with db.session() as session:
+        allowed = rate_limits.take_each(session, [box, other, box, other, other], now=NOW)
+    assert allowed == [True, True, False, True, False]
+    with db.session() as session:
+        assert rate_limits.counted(session, "box:v", now=NOW) == 2
+        assert rate_limits.counted(session, "box:w", now=NOW) == 2
+    assert take(db, box) == box  # the batch counted as the single requests do
+
+
 def test_expired_hits_are_swept(db: Database) -> None:
     for number in range(50):
         take(db, Allowance(f"once:{number}", 1, MINUTE))
