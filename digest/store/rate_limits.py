@@ -56,6 +56,17 @@ def _hold(session: Session, buckets: Sequence[str], now: dt.datetime) -> None:
     session.execute(delete(RateLimitHit).where(RateLimitHit.expires_at <= now))
 
 
+def _held_counts(session: Session, buckets: Sequence[str], now: dt.datetime) -> dict[str, int]:
+    """Hold ``buckets`` (see :func:`_hold`) and count the hits each has in its window."""
+    _hold(session, buckets, now)
+    query = (
+        select(RateLimitHit.bucket, func.count())
+        .where(RateLimitHit.bucket.in_(buckets), RateLimitHit.expires_at > now)
+        .group_by(RateLimitHit.bucket)
+    )
+    return {bucket: count for bucket, count in session.execute(query)}
+
+
 def take(
     session: Session, allowances: Sequence[Allowance], *, now: dt.datetime
 ) -> Allowance | None:
@@ -65,15 +76,7 @@ def take(
     Call it in a session of its own, committed straight after: the buckets stay held until
     the transaction ends.
     """
-    buckets = [a.bucket for a in allowances]
-    _hold(session, buckets, now)
-    counts = dict(
-        session.execute(
-            select(RateLimitHit.bucket, func.count())
-            .where(RateLimitHit.bucket.in_(buckets), RateLimitHit.expires_at > now)
-            .group_by(RateLimitHit.bucket)
-        ).all()
-    )
+    counts = _held_counts(session, [a.bucket for a in allowances], now)
     for allowance in allowances:
         if counts.get(allowance.bucket, 0) >= allowance.limit:
             return allowance
@@ -90,15 +93,7 @@ def take_each(session: Session, allowances: Sequence[Allowance], *, now: dt.date
     One transaction for many independent requests (an import's confirm emails), with the
     same holds as :func:`take`; two requests in one bucket count one after the other.
     """
-    buckets = sorted({a.bucket for a in allowances})
-    _hold(session, buckets, now)
-    counts: dict[str, int] = dict(
-        session.execute(
-            select(RateLimitHit.bucket, func.count())
-            .where(RateLimitHit.bucket.in_(buckets), RateLimitHit.expires_at > now)
-            .group_by(RateLimitHit.bucket)
-        ).all()
-    )
+    counts = _held_counts(session, sorted({a.bucket for a in allowances}), now)
     allowed = []
     for allowance in allowances:
         room = counts.get(allowance.bucket, 0) < allowance.limit
