@@ -221,7 +221,7 @@ def _planned(service: Service, digest: Digest, kind: str) -> planning.PlannedDel
         picks=digest.picks,
         overflow=digest.overflow,
         themes=digest.themes,
-        updates=digest.updates if kind == "digest" else (),  # a note would not show them
+        updates=digest.updates,
         message_id=digest_message_id(
             service.settings.sender_domain, digest.subscriber.id, digest.date
         ),

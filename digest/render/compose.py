@@ -177,7 +177,7 @@ def _render(
     renderer: EmailRenderer, digest: Digest, links: Links, nothing_matched: bool
 ) -> RenderedEmail:
     if nothing_matched:
-        return renderer.render_nothing(digest.subscriber, digest.date, links)
+        return renderer.render_nothing(digest.subscriber, digest.date, links, digest.updates)
     return renderer.render_digest(digest, links)
 
 

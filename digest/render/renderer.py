@@ -17,7 +17,7 @@ from jinja2.environment import TemplateModule
 from jinja2.runtime import Macro
 from markupsafe import Markup
 
-from digest.models import Digest, Links, Paper, RenderedEmail, Subscriber
+from digest.models import Digest, Links, Paper, PaperUpdate, RenderedEmail, Subscriber
 from digest.render.inline_css import InliningLoader, split_css
 from digest.render.text import bullets, digest_period, digest_subject, wrap
 from digest.render.views import (
@@ -110,7 +110,13 @@ class EmailRenderer:
             links=links,
         )
 
-    def render_nothing(self, subscriber: Subscriber, date: dt.date, links: Links) -> RenderedEmail:
+    def render_nothing(
+        self,
+        subscriber: Subscriber,
+        date: dt.date,
+        links: Links,
+        updates: Sequence[PaperUpdate] = (),
+    ) -> RenderedEmail:
         weekly = subscriber.frequency == "weekly"
         period = digest_period(date, weekly)
         return self._render(
@@ -119,6 +125,7 @@ class EmailRenderer:
             period=period,
             weekly=weekly,
             topics=_topics(subscriber),
+            updates=update_views(updates),
             links=links,
         )
 

@@ -51,7 +51,7 @@ def ingest(service: Service, name: str, data: bytes, day: dt.date) -> None:
     assert report.error is None, report
 
 
-def subscribe(service: Service) -> None:
+def subscribe(service: Service, quiet_days: str = "skip") -> None:
     with service.db.session() as session:
         subscribers.upsert_subscriber(
             session,
@@ -62,7 +62,8 @@ def subscribe(service: Service) -> None:
                 "topics": (
                     Topic("lexical task heads in language models"),
                     Topic("anomaly detection"),
-                )
+                ),
+                "quiet_days": quiet_days,
             },
         )
 
@@ -151,3 +152,20 @@ def test_a_withdrawn_paper_says_so(service: Service) -> None:
     ingest(service, "cs.CL", withdrawn, THURSDAY)
     digest, rendered = pipeline.preview(service, "ada@example.org", THURSDAY, now=at(THURSDAY))
     assert [u.paper.revision for u in digest.updates] == ["withdrawn"]
+
+
+def test_a_reader_with_nothing_new_hears_of_the_update_in_the_note(service: Service) -> None:
+    """A reader who asked for a note on quiet days gets it with the "Updated" block, once."""
+    subscribe(service, quiet_days="send")
+    ingest(service, "cs.CL", CL.read_bytes(), MONDAY)
+    pipeline.run_daily(service, MONDAY, now=at(MONDAY), ingest=False)
+    ingest(service, "cs.CL", replaced_listing(), THURSDAY)
+    pipeline.run_daily(service, THURSDAY, now=at(THURSDAY), ingest=False)
+    friday = THURSDAY + dt.timedelta(days=1)
+    pipeline.run_daily(service, friday, now=at(friday), ingest=False)
+    _, thursday, friday_note = messages(service)
+    html, text = parts(thursday)
+    assert thursday["Subject"].startswith("Nothing matched")
+    assert "v2: Shared Lexical Task Representations" in text[text.index("== Updated ==") :]
+    assert "abstract revised; you got v1" in html
+    assert "Updated" not in parts(friday_note)[1]
