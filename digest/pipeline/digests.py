@@ -28,6 +28,8 @@ from digest.service import Service, utcnow
 from digest.store import editions, papers, subscribers
 from digest.store.seeds import seed_papers
 
+ONE_DAY = dt.timedelta(days=1)
+
 
 @dataclass
 class RankingContext:
@@ -37,15 +39,14 @@ class RankingContext:
     index: rank.CorpusIndex
     signals: dict[int, TrendSignal] = field(default_factory=dict)
     window_days: int = 4
+    revised: dict[int, int] = field(default_factory=dict)  # revised in the window: id → version
 
     def updates_for(
         self, session: Session, subscriber_ids: Sequence[int]
     ) -> dict[int, tuple[PaperUpdate, ...]]:
         """Per subscriber, the papers they got that were revised within the window (newest
         version first read here), for the digest's "Updated" block."""
-        since = papers.day_start(self.date - dt.timedelta(days=self.window_days))
-        until = papers.day_start(self.date) + dt.timedelta(days=1)
-        revised = editions.revised_since_sent(session, subscriber_ids, since, until)
+        revised = editions.revised_since_sent(session, subscriber_ids, self.revised)
         wanted = {paper_id for found in revised.values() for paper_id, _ in found}
         paper_map = papers.papers_by_ids(session, wanted) if wanted else {}
         return {
@@ -64,8 +65,10 @@ def ranking_context(
         candidates = papers.papers_in_window(session, date, window)
         signals = papers.trend_signals(session, [p.id for p in candidates])
         vectors = candidate_vectors(session, candidates, embedder, utcnow())
+        since = papers.day_start(date - dt.timedelta(days=window))
+        revised = editions.revised_papers(session, since, papers.day_start(date + ONE_DAY))
     index = rank.build_index(candidates, vectors, embedder)
-    return RankingContext(date=date, index=index, signals=dict(signals), window_days=window)
+    return RankingContext(date, index, dict(signals), window, revised)
 
 
 def digest_for(

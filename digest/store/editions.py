@@ -56,36 +56,42 @@ def sent_paper_ids(session: Session, subscriber_ids: Sequence[int]) -> dict[int,
     return sent
 
 
+def revised_papers(session: Session, since: dt.datetime, until: dt.datetime) -> dict[int, int]:
+    """Paper id → newest version, for the papers revised in [since, until): a handful a day."""
+    query = select(PaperRow.id, PaperRow.version).where(
+        PaperRow.revised_at >= since, PaperRow.revised_at < until
+    )
+    return {paper_id: version for paper_id, version in session.execute(query)}
+
+
 def revised_since_sent(
-    session: Session, subscriber_ids: Sequence[int], since: dt.datetime, until: dt.datetime
+    session: Session, subscriber_ids: Sequence[int], revised: dict[int, int]
 ) -> dict[int, list[tuple[int, int]]]:
-    """Per subscriber, (paper id, version they got) of the papers revised in [since, until)
-    after they got them, which no delivery of theirs has named in its "Updated" block yet."""
+    """Per subscriber, (paper id, version they got) of the ``revised`` papers (id → newest
+    version) they got in an older version and no "Updated" block of theirs has named yet.
+
+    Starts from the revised papers' edition items (indexed by paper), so a chunk's query
+    does not read its subscribers' whole history.
+    """
+    found: dict[int, list[tuple[int, int]]] = {sid: [] for sid in subscriber_ids}
+    if not revised or not subscriber_ids:
+        return found
     query = (
-        select(
-            Delivery.subscriber_id,
-            EditionItem.paper_id,
-            func.max(EditionItem.version),
-            PaperRow.version,
-        )
+        select(Delivery.subscriber_id, EditionItem.paper_id, func.max(EditionItem.version))
         .join(Delivery, Delivery.edition_id == EditionItem.edition_id)
-        .join(PaperRow, PaperRow.id == EditionItem.paper_id)
         .where(
+            one_of(session, EditionItem.paper_id, sorted(revised)),
             one_of(session, Delivery.subscriber_id, subscriber_ids),
             Delivery.state.in_(HOLDS_PAPERS),
-            PaperRow.revised_at >= since,
-            PaperRow.revised_at < until,
         )
-        .group_by(Delivery.subscriber_id, EditionItem.paper_id, PaperRow.version)
-        .having(func.max(EditionItem.version) < PaperRow.version)
+        .group_by(Delivery.subscriber_id, EditionItem.paper_id)
     )
-    found: dict[int, list[tuple[int, int]]] = {sid: [] for sid in subscriber_ids}
-    rows = list(session.execute(query))
+    rows = [row for row in session.execute(query) if row[2] < revised[row[1]]]
     if not rows:
         return found
     told = _already_told(session, sorted({row[0] for row in rows}))
-    for subscriber_id, paper_id, sent, newest in sorted(rows):
-        if told.get((subscriber_id, paper_id), 0) < newest:
+    for subscriber_id, paper_id, sent in sorted(rows):
+        if told.get((subscriber_id, paper_id), 0) < revised[paper_id]:
             found[subscriber_id].append((paper_id, sent))
     return found
 
