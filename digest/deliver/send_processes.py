@@ -1,11 +1,13 @@
 """Sending a large run from several processes, started before planning ends.
 
 One Python process does at most one core of SMTP work, and a large run also ranks and renders.
-So for a run with many recipients, ``digest run`` starts one delivery process per core before it
-plans. Each takes its share of the SMTP pool and rate limit, claims rows as planning records
-them (the outbox is the database: claims never overlap, see ``deliveries.claim_due``), and
-stops once planning is over and nothing due is left. Each claims the rows of its own share of
-the editions first, so a digest is mostly rendered in one process rather than in every one.
+So for a run with many recipients, ``digest run`` starts one delivery process per core, before
+it plans, or, when replicas share the planning, once it has planned ``LAZY_FROM`` itself
+(:func:`digest.pipeline.daily.sending`). Each takes its share of the SMTP pool and rate limit,
+claims rows as planning records them (the outbox is the database: claims never overlap, see
+``deliveries.claim_due``), and stops once planning is over and nothing due is left. Each
+claims the rows of its own share of the editions first, so a digest is mostly rendered in one
+process rather than in every one.
 
 A worker is a fresh interpreter (``python -m digest.deliver.send_processes``), not a multiprocessing
 child, so it works whatever program embeds the pipeline. Its job (settings, clock, share, and the
@@ -26,7 +28,7 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -84,35 +86,13 @@ class WorkerJob:
     build: BuildParts
 
 
-@contextlib.contextmanager
-def sending_while_planning(
-    parts: DeliveryParts,
-    settings: Settings,
-    build: BuildParts,
-    *,
-    now: dt.datetime,
-    processes: int,
-) -> Iterator[DeliveryReport]:
-    """Delivery processes that send what the ``with`` body records; the report fills on exit.
-
-    ``parts`` settle abandoned claims here first; each process gets its share of ``settings``
-    and builds its own parts with ``build``. Leaving the block (normally or by an exception)
-    tells them planning is over; the exit then waits until they have sent everything due.
-    """
-    senders = SendProcesses(parts, settings, build, now=now, processes=processes)
-    senders.start()
-    try:
-        yield senders.report
-    finally:
-        failures = senders.collect()
-    if failures:
-        raise SendProcessFailed("; ".join(failures))
-
-
 class SendProcesses:
-    """Delivery processes that may start once planning is under way (:meth:`start`).
+    """Delivery processes that send what planning records, started before it or once it is
+    under way (:meth:`start`); :meth:`collect` tells them planning is over and waits until
+    they have sent everything due.
 
-    Abandoned claims are settled when this is made, before anything is planned.
+    Abandoned claims are settled when this is made, before anything is planned; each process
+    gets its share of ``settings`` and builds its own parts with ``build``.
     """
 
     def __init__(
