@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from digest.deliver.verp import Verp
-from digest.models import Digest, OutgoingMessage, Paper, PaperUpdate, Pick, Subscriber
+from digest.models import Digest, OutgoingMessage, Paper, Pick, Subscriber
 from digest.render.compose import Composer, DigestRenders, compose_digest
 from digest.store import deliveries, editions, papers, subscribers, suppressions
 from digest.store.db import Database
@@ -52,7 +52,7 @@ class RunReads:
         wanted = {row.edition_id for row in claimed if row.edition_id is not None}
         self.editions.update(editions.edition_picks(session, wanted - self.editions.keys()))
         paper_ids = {pick.paper_id for e in wanted for pick in self.editions[e]}
-        paper_ids.update(int(update[0]) for row in claimed for update in row.updates or ())
+        paper_ids.update(i for row in claimed for i in editions.updated_paper_ids(row.updates))
         self.papers.update(papers.papers_by_ids(session, paper_ids - self.papers.keys()))
 
 
@@ -116,11 +116,7 @@ def digest_of(
         picks=tuple(_pick(item, paper_map) for item in items if item.paper_id in paper_map),
         overflow=tuple((str(t), int(n)) for t, n in row.overflow or ()),
         themes=tuple(row.themes or ()),
-        updates=tuple(
-            PaperUpdate(paper_map[int(paper_id)], int(sent))
-            for paper_id, sent, _ in row.updates or ()
-            if int(paper_id) in paper_map
-        ),
+        updates=editions.paper_updates(row.updates, paper_map),
     )
 
 
@@ -141,7 +137,7 @@ def stored_digest(db: Database, email: str, date: dt.date) -> StoredDigest | Non
         if row is None:
             return None
         items = editions.items_for(session, [row.id])[row.id]
-        wanted = {item.paper_id for item in items} | {int(u[0]) for u in row.updates or ()}
+        wanted = {item.paper_id for item in items} | editions.updated_paper_ids(row.updates)
         paper_map = papers.papers_by_ids(session, wanted)
         digest = digest_of(row, subscriber, items, paper_map)
     return StoredDigest(digest, row.kind == "nothing", row.message_id)

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from digest.models import Paper, PaperUpdate
-from digest.store.editions import items_for
+from digest.store.editions import items_for, paper_updates, updated_paper_ids
 from digest.store.papers import papers_by_ids, to_papers
 from digest.store.schema import Delivery, PaperRow
 
@@ -97,7 +97,7 @@ class ArchivedDigest:
 def _archived(session: Session, rows: list[Delivery]) -> list[ArchivedDigest]:
     items = items_for(session, [row.id for row in rows])
     wanted = [i.paper_id for row in rows for i in items.get(row.id, [])]
-    wanted += [int(u[0]) for row in rows for u in row.updates or ()]
+    wanted += [i for row in rows for i in updated_paper_ids(row.updates)]
     papers = papers_by_ids(session, wanted)
     return [
         ArchivedDigest(
@@ -116,11 +116,7 @@ def _archived(session: Session, rows: list[Delivery]) -> list[ArchivedDigest]:
                 for item in items.get(row.id, [])
                 if item.paper_id in papers
             ),
-            updates=tuple(
-                PaperUpdate(papers[int(paper_id)], int(sent))
-                for paper_id, sent, _ in row.updates or ()
-                if int(paper_id) in papers
-            ),
+            updates=paper_updates(row.updates, papers),
         )
         for row in rows
     ]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Table, Text, cast, func, insert, select
 from sqlalchemy.orm import Session
 
-from digest.models import Pick
+from digest.models import Paper, PaperUpdate, Pick
 from digest.store.db import one_of
 from digest.store.deliveries import HOLDS_PAPERS
 from digest.store.schema import Delivery, Edition, EditionItem, PaperRow
@@ -94,6 +94,28 @@ def revised_since_sent(
         if told.get((subscriber_id, paper_id), 0) < revised[paper_id]:
             found[subscriber_id].append((paper_id, sent))
     return found
+
+
+def stored_updates(updates: Sequence[PaperUpdate]) -> list[list[int]] | None:
+    """A digest's "Updated" block as ``deliveries.updates`` keeps it: [[paper id, version the
+    reader had, version named], ...], or None for no block."""
+    return [[u.paper.id, u.sent_version, u.paper.version] for u in updates] or None
+
+
+def updated_paper_ids(stored: Sequence[Any] | None) -> set[int]:
+    """The papers a stored "Updated" block names."""
+    return {int(paper_id) for paper_id, _, _ in stored or ()}
+
+
+def paper_updates(
+    stored: Sequence[Any] | None, paper_map: dict[int, Paper]
+) -> tuple[PaperUpdate, ...]:
+    """A stored "Updated" block read back, with the papers of ``paper_map`` (gone ones left out)."""
+    return tuple(
+        PaperUpdate(paper_map[int(paper_id)], int(sent))
+        for paper_id, sent, _ in stored or ()
+        if int(paper_id) in paper_map
+    )
 
 
 def _already_told(session: Session, subscriber_ids: Sequence[int]) -> dict[tuple[int, int], int]:

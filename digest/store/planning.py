@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from digest.models import PaperUpdate, Pick
-from digest.store.editions import EditionKey, edition_key, record_editions
+from digest.store.editions import EditionKey, edition_key, record_editions, stored_updates
 from digest.store.schema import Delivery, SubscriberRow
 
 
@@ -94,7 +94,7 @@ def _delivery_row(
         message_id=plan.message_id,
         overflow=[list(o) for o in plan.overflow],
         themes=list(plan.themes),
-        updates=[[u.paper.id, u.sent_version, u.paper.version] for u in plan.updates] or None,
+        updates=stored_updates(plan.updates),
         edition_id=edition_id,
         created_at=now,
         updated_at=now,
