@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
-from digest.ingest.revisions import revision_of, text_print
+from digest.ingest.revisions import revision_of
 from digest.models import FeedItem
 
 Fillable = Literal["arxiv_id", "doi", "url", "pdf_url", "code_url", "published_at"]
@@ -105,8 +105,8 @@ class Known:
     doi: str | None = None
     has_authors: bool = True
     pending: NewPaper | None = None  # insert values of a row new in this batch
-    title_print: str = ""  # text_print of the stored title and abstract (unset while pending:
-    abstract_print: str = ""  # a paper new in this batch is news to no one yet)
+    title: str = ""  # as stored, for what a higher version changes (revisions.revision_of)
+    abstract: str = ""
 
 
 @dataclass
@@ -215,6 +215,8 @@ def pending_paper(item: FeedItem, key: str, now: dt.datetime) -> Known:
         filled={name for name, attr in FILLABLE if getattr(item, attr)},
         arxiv_id=item.arxiv_id,
         doi=item.doi,
+        title=item.title,
+        abstract=item.abstract,
         has_authors=bool(item.authors),
         pending=values,
     )
@@ -233,8 +235,8 @@ def decide_changes(known: Known, item: FeedItem, key: str, now: dt.datetime) -> 
         changes["revised_at"] = min(max(stamps), now) if stamps else now
         changes["revision"] = note
     if revised or fills_in:
-        known.title_print = text_print(item.title)
-        known.abstract_print = text_print(item.abstract) if item.abstract else known.abstract_print
+        known.title = item.title
+        known.abstract = item.abstract or known.abstract
         changes["title"] = item.title
         changes["version"] = known.version = max(known.version, item.version or 1)
         if item.abstract:

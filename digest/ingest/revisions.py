@@ -1,12 +1,11 @@
 """What a new version of a stored paper changed, and whether a reader who got it should hear.
 
-Title and abstract are compared as :func:`text_print` fingerprints: a v2 that only re-wraps
-its abstract or replaces the PDF is no news, a withdrawal is.
+Title and abstract are compared as their words (:func:`_words`), only when a higher version
+arrives: a v2 that only re-wraps its abstract or replaces the PDF is no news, a withdrawal is.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import TYPE_CHECKING
 
@@ -16,11 +15,10 @@ if TYPE_CHECKING:
     from digest.ingest.decide import Known
 
 
-def text_print(text: str) -> str:
+def _words(text: str) -> str:
     """A title or abstract as compared across versions: case, spacing and punctuation aside
     (a v2 that only re-wraps its abstract is no news)."""
-    words = _NOT_WORD.sub(" ", text.casefold()).strip()
-    return hashlib.blake2b(words.encode(), digest_size=12).hexdigest()
+    return _NOT_WORD.sub(" ", text.casefold()).strip()
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -32,8 +30,8 @@ def revision_of(known: Known, item: FeedItem) -> str | None:
     the abstract and title stay the same)."""
     if any(phrase in item.abstract[:400].casefold() for phrase in _WITHDRAWN):
         return "withdrawn"
-    title = known.title_print != text_print(item.title)
-    abstract = bool(item.abstract) and known.abstract_print != text_print(item.abstract)
+    title = _words(known.title) != _words(item.title)
+    abstract = bool(item.abstract) and _words(known.abstract) != _words(item.abstract)
     if title and abstract:
         return "new title and abstract"
     return "new title" if title else "abstract revised" if abstract else None

@@ -40,7 +40,6 @@ from digest.ingest.decide import (
     heaviest_items,
 )
 from digest.ingest.ids import paper_key
-from digest.ingest.revisions import text_print
 from digest.models import FeedItem
 from digest.store.schema import PaperRow, Sighting
 
@@ -78,8 +77,7 @@ _KNOWN_COLUMNS = (
     _PAPERS.c.has_full_record,
     _PAPERS.c.categories,
     _PAPERS.c.announced_at,
-    _PAPERS.c.abstract != "",
-    *(_PAPERS.c[name] for name, _ in FILLABLE),  # row[7:], in FILLABLE order
+    *(_PAPERS.c[name] for name, _ in FILLABLE),
     func.coalesce(cast(_PAPERS.c.authors, Text), "[]")
     .not_in(["[]", "null"])
     .label("has_authors"),  # as text: PostgreSQL's json type has no equality
@@ -118,13 +116,13 @@ def _known(row: Any) -> Known:
         full=bool(row[3]),
         categories=list(row[4] or ()),
         announced_at=_aware(row[5]),
-        has_abstract=bool(row[6]),
-        filled={name for (name, _), value in zip(FILLABLE, row[7:], strict=False) if value},
+        has_abstract=bool(row.abstract),
+        filled={name for name, _ in FILLABLE if getattr(row, name)},
         arxiv_id=row.arxiv_id,
         doi=row.doi,
         has_authors=bool(row.has_authors),
-        title_print=text_print(row.title),
-        abstract_print=text_print(row.abstract),
+        title=row.title,
+        abstract=row.abstract,
     )
 
 

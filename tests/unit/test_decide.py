@@ -19,7 +19,7 @@ from digest.ingest.decide import (
 )
 from digest.ingest.ids import paper_key
 from digest.ingest.parse import parse_feed
-from digest.ingest.revisions import revision_of, text_print
+from digest.ingest.revisions import revision_of
 from digest.models import FeedItem
 
 LISTING = (
@@ -43,7 +43,6 @@ def stored(item: FeedItem, paper_id: int = 7) -> Known:
     """What the store would load for ``item`` once written."""
     known = pending_paper(item, paper_key(item), NOW)
     known.id, known.pending = paper_id, None
-    known.title_print, known.abstract_print = text_print(item.title), text_print(item.abstract)
     return known
 
 
