@@ -5,14 +5,18 @@ Usage: python bench/relevance/feedback.py [--per-profile] [--model wordllama]
 Per judged profile (bench/relevance/judgments.json): day one is what `digest preview` shows
 (``pipeline.preview``, ten papers). The reader clicks "more" on each shown paper judged
 relevant (grade 1 or 2) and "less" on each judged 0, through ``store.feedback.record_feedback``
-(what the email's links call). Day two ranks again; the papers already sent are dropped, and
-nDCG@10 is computed over the papers not yet sent, before and after the clicks. The goal: +0.05
-on average, and no profile losing more than 0.08. The last line is one JSON object.
+(what the email's links call). Day one is recorded as a sent delivery, so day two ranks as a
+run would: without the papers already sent (a run never sends a paper twice, and the per-topic
+cap then fills their slots with others). nDCG@10 is computed over the papers not yet sent,
+before and after the clicks (and each profile's seed trust after them, see rank.seed_trust).
+The goal: +0.05 on average, and no profile losing more than 0.08. The last line is one JSON
+object.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import pathlib
 import sys
@@ -21,34 +25,66 @@ from typing import Any
 
 from evaluate import HERE, NOW, K, Preview, load_papers, ndcg, profile_of
 
+from digest.models import Paper
+from digest.pipeline.digests import ranking_context
 from digest.pipeline.embed_job import embedder_of
 from digest.rank.embeddings import DEFAULT_MODEL
+from digest.rank.seed_trust import seed_trust
+from digest.store import subscribers
 from digest.store.feedback import record_feedback
+from digest.store.schema import Delivery, Edition, EditionItem
 
 
-def next_day(bench: Preview, address: str, sent: set[int]) -> list[str]:
-    shown = bench.shown(address, K + len(sent))
-    return [bench.key(p) for p in shown if p.id not in sent][:K]
+def record_sent(bench: Preview, subscriber_id: int, shown: list[Paper]) -> None:
+    """Day one as a run leaves it: one edition of the shown papers, delivered yesterday."""
+    with bench.service.db.session() as session:
+        edition = Edition(digest_date=NOW.date() - dt.timedelta(days=1), created_at=NOW)
+        session.add(edition)
+        session.flush()
+        for position, paper in enumerate(shown):
+            session.add(
+                EditionItem(edition_id=edition.id, position=position, paper_id=paper.id, score=0.0)
+            )
+        session.add(
+            Delivery(
+                subscriber_id=subscriber_id,
+                digest_date=edition.digest_date,
+                state="sent",
+                message_id=f"<bench-{subscriber_id}@example.org>",
+                edition_id=edition.id,
+                created_at=NOW,
+                updated_at=NOW,
+                sent_at=NOW,
+            )
+        )
+
+
+def next_day(bench: Preview, address: str) -> list[str]:
+    return [bench.key(p) for p in bench.shown(address, K)]
 
 
 def simulate(bench: Preview, spec: dict[str, Any]) -> dict[str, Any]:
     address, subscriber_id = bench.subscribe(profile_of(spec))
     day_one = bench.shown(address, K)
-    sent = {p.id for p in day_one}
+    record_sent(bench, subscriber_id, day_one)
     grades = {k: g for k, g in spec["grades"].items() if k not in {bench.key(p) for p in day_one}}
-    before = ndcg(next_day(bench, address, sent), grades)
+    before = ndcg(next_day(bench, address), grades)
     embedder = embedder_of(bench.service)
     with bench.service.db.session() as session:
         for paper in day_one:
             direction = "more" if spec["grades"].get(bench.key(paper), 0) > 0 else "less"
             record_feedback(session, subscriber_id, paper.id, direction, now=NOW, embedder=embedder)
-    after = ndcg(next_day(bench, address, sent), grades)
+    after = ndcg(next_day(bench, address), grades)
+    with bench.service.db.session() as session:
+        profile = subscribers.to_subscriber(subscribers.get_row(session, address)).profile
+    trust = seed_trust(profile, ranking_context(bench.service, NOW.date()).index, ())
     return {
         "profile": spec["name"],
         "split": spec["split"],
         "before": round(before, 4),
         "after": round(after, 4),
         "change": round(after - before, 4),
+        "seed_trust": round(trust, 3),
     }
 
 

@@ -29,6 +29,7 @@ from digest.rank.arrays import Flags, Floats, Positions
 from digest.rank.feedback import is_negative
 from digest.rank.index import CorpusIndex
 from digest.rank.relevance import HALF_SATURATION
+from digest.rank.seed_trust import seed_trust
 from digest.rank.semantic import by_meaning
 from digest.rank.tables import (
     TextTable,
@@ -256,8 +257,9 @@ def _with_extras(
             boosts[1, i] = found
         seed, against = seed_arrays(profile, index, seed_papers[i] if seed_papers else ())
         if profile.seeds:
-            miss = miss * (1.0 - np.clip(m.SEED_SHARE * seed, 0.0, 1.0))
-            boosts[2, i] = seed > 0
+            trust = seed_trust(profile, index, seed_papers[i] if seed_papers else ())
+            miss = miss * (1.0 - np.clip(m.SEED_SHARE * trust * seed, 0.0, 1.0))
+            boosts[2, i] = (seed > 0) & (trust > 0)  # a seed trusted for nothing is no reason
         relevance[i] = (1.0 - miss) * (1.0 - m.NEGATIVE_SEED_SHARE * against)
     return relevance
 

@@ -78,23 +78,28 @@ def choose_slots(
 
     ``entries`` may leave out any pick that is not among the best ``per_digest`` of its topic
     (none of those can be shown), which lets the batch path skip building them. Every topic
-    is served first: its best pick takes a slot (the reader's topics before "other", better
-    topics first when there are fewer slots than topics). The rest go by score, no topic past
-    TOPIC_CAP_SHARE of the slots; only when the cap leaves slots empty do they go past it.
+    of the reader's is served first: its best pick takes a slot (better topics first when
+    there are fewer slots than topics). The rest go by score, no topic past TOPIC_CAP_SHARE of
+    the slots; only when the cap leaves slots empty do they go past it. "other" (a pick that
+    serves none of the reader's topics: a seed's or a followed author's neighbour) is not a
+    topic: it is neither served first nor let in by the cap, only by its score in the last pass,
+    so a weak neighbour of one click cannot push a topic's strong pick out of the email.
     """
     slots = max(per_digest, 0)
     labels = [label for _, label in entries]
     cap = max(1, math.ceil(TOPIC_CAP_SHARE * slots))
     firsts: dict[str, int] = {}
     for i, label in enumerate(labels):
-        firsts.setdefault(label, i)
-    served = sorted(firsts.values(), key=lambda i: (labels[i] == OTHER_TOPIC_LABEL, i))
-    chosen = set(served[:slots])
+        if label != OTHER_TOPIC_LABEL:
+            firsts.setdefault(label, i)
+    chosen = set(sorted(firsts.values())[:slots])
     taken = Counter(labels[i] for i in chosen)
     for capped in (True, False):
         for i, label in enumerate(labels):
             if len(chosen) >= slots:
                 break
+            if capped and label == OTHER_TOPIC_LABEL:
+                continue
             if i not in chosen and (not capped or taken[label] < cap):
                 chosen.add(i)
                 taken[label] += 1

@@ -140,3 +140,17 @@ def test_trend_reasons_say_what_earned_a_paper_its_trending() -> None:
         "Trending: 1 mention (Hacker News 45 points)",
     )
     assert trend_reasons(TrendSignal(sources=2, cross_listed=True)) == ("Trending: in 2 sources",)
+
+
+def test_other_picks_are_not_let_in_by_the_cap_nor_served_first() -> None:
+    # Two topics, ten slots: a cap of four each would leave two slots; weak "other" picks (a
+    # click's faint neighbours) must not take them from the topics' stronger papers.
+    picks = [pick(i, 0.9 - i / 100, "metamorphic testing") for i in range(1, 8)]
+    picks += [pick(i, 0.6 - i / 100, "testing ML models") for i in range(10, 15)]
+    picks += [pick(30, 0.05, None), pick(31, 0.04, None)]
+    shown, overflow = choose_for_digest(picks, 10)
+    assert {30, 31}.isdisjoint(p.paper.id for p in shown)
+    assert ("other", 2) in overflow
+    # An "other" pick that scores well still gets in, by its score.
+    shown, _ = choose_for_digest([*picks, pick(32, 0.95, None)], 10)
+    assert shown[0].paper.id == 32
