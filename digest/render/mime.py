@@ -8,8 +8,9 @@ subscribers), which is kept as the reference the tests compare against.
 The message is multipart/alternative (text/plain first, then text/html), UTF-8, with CRLF line
 endings: a body that is ASCII with lines within RFC 5322's 998 characters goes as 7bit, anything
 else as quoted-printable, so the bytes suit any SMTP server, with or without 8BITMIME. (The
-renderer writes the HTML part as ASCII, with character references, so it goes as 7bit: quoting
-it was the largest cost of building a message.) The header lines come from
+renderer writes the HTML part as ASCII, with character references, and the templates keep its
+lines short (one button a line), so it goes as 7bit: quoting it was the largest cost of building
+a message.) The header lines come from
 :mod:`digest.render.headers`. Dot-stuffing is the SMTP client's job, not this module's.
 """
 

@@ -75,3 +75,41 @@ def test_a_different_digest_is_rendered_anew(sqlite_service: Service) -> None:
         fresh, _ = compose_digest(sqlite_service.composer, current, message_id="<m@x>", now=NOW)
         assert shared == fresh
     assert shared.html.count("More like this") == len(digest.picks)
+
+
+HOSTILE_TITLES = (
+    "Ünïcödé authors: Łukasz Żółć and 李小龙 on $\\mathcal{O}(n^2)$ \\emph{bounds} = tight",
+    "A title that goes on " + "and on " * 200,  # one line past SMTP's 998 characters
+    "<script>alert('x')</script> & \"quotes\" =?utf-8?b?PT0=?= trailing spaces   ",
+    ". a line that starts with a dot, and =3D that looks encoded",
+)
+
+
+def test_shared_renderings_of_hostile_papers_give_the_bytes_of_a_fresh_render(
+    sqlite_service: Service,
+) -> None:
+    """The first subscriber of a rendering gets its parts encoded whole, the next ones from
+    its PartTemplates: both give exactly a fresh render's bytes, whatever the papers hold."""
+    digest = make_digest()
+    picks = tuple(
+        dataclasses.replace(
+            pick,
+            paper=dataclasses.replace(
+                pick.paper,
+                title=HOSTILE_TITLES[i % len(HOSTILE_TITLES)],
+                authors=("Zoë Ångström", "Nguyễn Văn An", "O'Brien, Seán"),
+                abstract=pick.paper.abstract + " Über $\\alpha=\\beta$ " + "x" * 1200,
+            ),
+            reasons=("matches “naïve = 🤖”",),
+        )
+        for i, pick in enumerate(digest.picks)
+    )
+    renders = DigestRenders(sqlite_service.composer)
+    for number in range(3):
+        hostile = reader(dataclasses.replace(digest, picks=picks), number)
+        _, fresh = compose_digest(sqlite_service.composer, hostile, message_id="<m@x>", now=NOW)
+        _, shared = compose_digest(
+            sqlite_service.composer, hostile, message_id="<m@x>", now=NOW, renders=renders
+        )
+        assert shared.data == fresh.data
+    assert b"Content-Transfer-Encoding: quoted-printable" in shared.data

@@ -87,6 +87,23 @@ def test_the_message_is_text_then_html_with_the_rendered_digest(
     assert all(line.endswith(b"\r") for line in data.split(b"\n")[:-1])  # CRLF throughout
 
 
+def test_the_html_part_goes_as_7bit_with_every_pick_showing_all_its_buttons(
+    composed: tuple[Composer, EmailMessage, bytes],
+) -> None:
+    """Each button's inlined style is about 290 characters: a pick's row of five on one line
+    passed 998, and quoting the whole HTML part was most of a message's MIME cost."""
+    _, message, data = composed
+    html = message.get_body(("html",))
+    assert isinstance(html, EmailMessage)
+    assert html["Content-Transfer-Encoding"] == "7bit"
+    assert max(map(len, data.split(b"\r\n"))) <= 998
+    markup = str(html.get_content())
+    assert markup.count(">Code</a>") == sum(
+        p.paper.code_url is not None for p in make_digest().picks
+    )
+    assert markup.count(">Less like this</a></p>") == len(make_digest().picks)
+
+
 def test_the_list_headers_carry_links_that_the_signer_accepts(
     composed: tuple[Composer, EmailMessage, bytes],
 ) -> None:
