@@ -1,9 +1,9 @@
 """RenderedEmail → the exact bytes of one RFC 5322 message, written by hand for speed.
 
 The stdlib's ``EmailMessage`` spends most of a digest's build on header objects and policy
-checks: ``bench/deliver.py`` renders and builds its sample digest in 0.35 ms with this module
-against 2.4 ms with :mod:`digest.render.mime_stdlib` (``email_build_vs_stdlib`` 6.9, 2,000
-subscribers), which is kept as the reference the tests compare against.
+checks: ``bench/deliver.py`` renders and builds its sample digest in 0.47 ms with this module
+against 3.27 ms with :mod:`digest.render.mime_stdlib` (``email_build_vs_stdlib`` 7.0, 2,000
+subscribers, 2026-12-04), which is kept as the reference the tests compare against.
 
 The message is multipart/alternative (text/plain first, then text/html), UTF-8, with CRLF line
 endings: a body that is ASCII with lines within RFC 5322's 998 characters goes as 7bit, anything
@@ -122,10 +122,11 @@ class PartTemplate:
     are, with the very same bytes as ``_part`` gives for the filled body (the unit tests
     compare them).
 
-    What it buys: ``bench/deliver.py`` times both parts of its 35 KB sample digest for one more
-    subscriber (``part_template_us`` against ``part_whole_us``): 52 µs against 98 µs (1.9×)
-    in a run at 2,000 subscribers: 46 µs saved a message, against the 1.6 ms a message took
-    in that run's delivery (642 messages/s on SQLite, ``sqlite_msgs_s``).
+    What it buys: ``bench/deliver.py`` times both parts of its 41 KB sample digest for one more
+    subscriber (``part_template_us`` against ``part_whole_us``): 70 µs against 102 µs (1.46×)
+    in a run at 2,000 subscribers on 2026-12-04: 32 µs saved a message, against the 2 ms a
+    message took in that run's delivery (505 messages/s on SQLite, ``sqlite_msgs_s``). It pays
+    only from a rendering's second subscriber on (see ``compose.DigestRenders``).
     """
 
     def __init__(self, subtype: str, pieces: Sequence[str]) -> None:
