@@ -255,9 +255,10 @@ def _with_extras(
             found = category_mask(index, profile.categories)
             miss = miss * np.where(found, 1.0 - m.CATEGORY_BOOST, 1.0)
             boosts[1, i] = found
-        seed, against = seed_arrays(profile, index, seed_papers[i] if seed_papers else ())
+        papers = seed_papers[i] if seed_papers else ()
+        seed, against = seed_arrays(profile, index, papers)
         if profile.seeds:
-            trust = seed_trust(profile, index, seed_papers[i] if seed_papers else ())
+            trust = seed_trust(profile, index, papers)
             miss = miss * (1.0 - np.clip(m.SEED_SHARE * trust * seed, 0.0, 1.0))
             boosts[2, i] = (seed > 0) & (trust > 0)  # a seed trusted for nothing is no reason
         relevance[i] = (1.0 - miss) * (1.0 - m.NEGATIVE_SEED_SHARE * against)

@@ -72,23 +72,30 @@ def seed_similarities(
     Cosine of tf-idf vectors, scaled so SEED_FULL_COSINE (about what two papers on the same
     problem share) counts as fully similar.
     """
-    seed_doc = index.find(seed)
-    if seed_doc is not None:
-        counts: Counter[str] = index.term_counts[seed_doc]
-    else:
-        wanted = normalise_identifier(seed)
-        paper = next(
-            (p for p in seed_papers if wanted in {normalise_identifier(i) for i in _ids(p)}),
-            None,
-        )
-        if paper is None:
-            return {}
-        counts = Counter(stems(paper.title) * 2 + stems(paper.abstract))
+    counts = seed_term_counts(seed, index, seed_papers)
+    if counts is None:
+        return {}
     scaled = np.clip(cosines(index, vector_of(index, counts)) / SEED_FULL_COSINE, 0.0, 1.0)
     similar = {int(doc): float(scaled[doc]) for doc in np.flatnonzero(scaled > 0)}
+    seed_doc = index.find(seed)
     if seed_doc is not None:
         similar[seed_doc] = 1.0
     return similar
+
+
+def seed_term_counts(
+    seed: str, index: CorpusIndex, seed_papers: Sequence[Paper]
+) -> Counter[str] | None:
+    """A seed's term counts (title counted twice): from today's index, else from its paper's
+    text in ``seed_papers``; None when neither knows it."""
+    seed_doc = index.find(seed)
+    if seed_doc is not None:
+        return index.term_counts[seed_doc]
+    wanted = normalise_identifier(seed)
+    paper = next(
+        (p for p in seed_papers if wanted in {normalise_identifier(i) for i in _ids(p)}), None
+    )
+    return None if paper is None else Counter(stems(paper.title) * 2 + stems(paper.abstract))
 
 
 def _ids(paper: Paper) -> tuple[str, ...]:

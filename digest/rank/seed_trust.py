@@ -13,15 +13,14 @@ disliked papers is no evidence: full trust, the boost as before.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
 from digest.models import Paper, Profile
 from digest.rank.feedback import is_negative
-from digest.rank.index import CorpusIndex, normalise_identifier
-from digest.rank.text import stems
+from digest.rank.index import CorpusIndex
+from digest.rank.matching import seed_term_counts
 from digest.rank.vectors import vector_of
 
 
@@ -53,16 +52,7 @@ def _trust(seeds: Sequence[str], index: CorpusIndex, seed_papers: Sequence[Paper
 
 
 def _vectors(index: CorpusIndex, seeds: Sequence[str], seed_papers: Sequence[Paper]) -> np.ndarray:
-    """The seeds' tf-idf vectors in the index's columns: from the index, else from their text."""
-    by_id = {normalise_identifier(i): p for p in seed_papers for i in (p.arxiv_id, p.doi) if i}
-    rows = []
-    for seed in seeds:
-        doc = index.find(seed)
-        if doc is not None:
-            counts: Counter[str] = index.term_counts[doc]
-        elif (paper := by_id.get(normalise_identifier(seed))) is not None:
-            counts = Counter(stems(paper.title) * 2 + stems(paper.abstract))
-        else:
-            continue
-        rows.append(vector_of(index, counts))
+    """The seeds' tf-idf vectors in the index's columns (seeds known to neither are left out)."""
+    found = (seed_term_counts(seed, index, seed_papers) for seed in seeds)
+    rows = [vector_of(index, counts) for counts in found if counts is not None]
     return np.vstack(rows).astype(np.float64) if rows else np.zeros((0, 1))
