@@ -5,8 +5,8 @@ Usage: python bench/relevance/feedback.py [--per-profile] [--model wordllama]
 Per judged profile (bench/relevance/judgments.json): day one is what `digest preview` shows
 (``pipeline.preview``, ten papers). The reader clicks "more" on each shown paper judged
 relevant (grade 1 or 2) and "less" on each judged 0, through ``store.feedback.record_feedback``
-(what the email's links call). Day one is recorded as a sent delivery, so day two ranks as a
-run would: without the papers already sent (a run never sends a paper twice, and the per-topic
+(what the email's links call). Day one is recorded as planning records it, so day two ranks as
+a run would: without the papers already sent (a run never sends a paper twice, and the per-topic
 cap then fills their slots with others). nDCG@10 is computed over the papers not yet sent,
 before and after the clicks (and each profile's seed trust after them, see rank.seed_trust).
 The goal: +0.05 on average, and no profile losing more than 0.08. The last line is one JSON
@@ -26,37 +26,31 @@ from typing import Any
 from evaluate import HERE, NOW, K, Preview, load_papers, ndcg, profile_of
 
 from digest.models import Paper
-from digest.pipeline.digests import ranking_context
+from digest.pipeline.digests import preview, ranking_context
 from digest.pipeline.embed_job import embedder_of
 from digest.rank.embeddings import DEFAULT_MODEL
 from digest.rank.seed_trust import seed_trust
 from digest.store import subscribers
 from digest.store.feedback import record_feedback
-from digest.store.schema import Delivery, Edition, EditionItem
+from digest.store.planning import PlannedDelivery, record_planned_many
 
 
-def record_sent(bench: Preview, subscriber_id: int, shown: list[Paper]) -> None:
-    """Day one as a run leaves it: one edition of the shown papers, delivered yesterday."""
+def record_sent(bench: Preview, address: str, subscriber_id: int) -> list[Paper]:
+    """Day one as planning leaves it (its delivery holds the papers shown: never sent again);
+    the papers shown."""
+    digest, _ = preview(bench.service, address, NOW.date(), now=NOW, limit=K)
+    plan = PlannedDelivery(
+        subscriber_id=subscriber_id,
+        date=NOW.date() - dt.timedelta(days=1),
+        kind="digest",
+        picks=digest.picks,
+        overflow=(),
+        themes=(),
+        message_id=f"<bench-{subscriber_id}@example.org>",
+    )
     with bench.service.db.session() as session:
-        edition = Edition(digest_date=NOW.date() - dt.timedelta(days=1), created_at=NOW)
-        session.add(edition)
-        session.flush()
-        for position, paper in enumerate(shown):
-            session.add(
-                EditionItem(edition_id=edition.id, position=position, paper_id=paper.id, score=0.0)
-            )
-        session.add(
-            Delivery(
-                subscriber_id=subscriber_id,
-                digest_date=edition.digest_date,
-                state="sent",
-                message_id=f"<bench-{subscriber_id}@example.org>",
-                edition_id=edition.id,
-                created_at=NOW,
-                updated_at=NOW,
-                sent_at=NOW,
-            )
-        )
+        record_planned_many(session, [plan], now=NOW, editions={})
+    return [pick.paper for pick in digest.picks]
 
 
 def next_day(bench: Preview, address: str) -> list[str]:
@@ -65,8 +59,7 @@ def next_day(bench: Preview, address: str) -> list[str]:
 
 def simulate(bench: Preview, spec: dict[str, Any]) -> dict[str, Any]:
     address, subscriber_id = bench.subscribe(profile_of(spec))
-    day_one = bench.shown(address, K)
-    record_sent(bench, subscriber_id, day_one)
+    day_one = record_sent(bench, address, subscriber_id)
     grades = {k: g for k, g in spec["grades"].items() if k not in {bench.key(p) for p in day_one}}
     before = ndcg(next_day(bench, address), grades)
     embedder = embedder_of(bench.service)
