@@ -20,6 +20,7 @@ import numpy as np
 
 from digest.errors import ConfigError
 from digest.rank.arrays import Embeddings
+from digest.rank.blas_threads import single_blas_thread
 
 DEFAULT_MODEL = "wordllama"
 NO_MODEL = "none"
@@ -96,6 +97,7 @@ def load_embedder(setting: str = DEFAULT_MODEL) -> Embedder | None:
     """The backend DIGEST_EMBEDDING_MODEL names, loaded once per process; None for ``none``."""
     backend, _, model = setting.strip().partition(":")
     backend = backend.lower()
+    single_blas_thread()
     try:
         if backend == NO_MODEL:
             return None

@@ -18,6 +18,7 @@ import numpy as np
 
 from digest.models import Paper
 from digest.rank.arrays import Embeddings
+from digest.rank.blas_threads import single_blas_thread
 from digest.rank.embeddings import Embedder
 from digest.rank.text import Token, find_acronyms, fold, tokenize
 
@@ -131,6 +132,7 @@ def build_index(
     """
     if vectors is not None and (embedder is None or len(vectors) != len(papers)):
         raise ValueError("paper vectors need their embedder and one row per paper")
+    single_blas_thread()
     postings: dict[str, dict[int, list[list[int]]]] = defaultdict(dict)
     lengths: list[list[int]] = [[], []]
     term_counts: list[Counter[str]] = []
